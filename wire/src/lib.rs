@@ -11,6 +11,7 @@ pub use kafka_protocol;
 pub use kafka_protocol::error::ResponseError;
 
 pub mod client;
+pub mod compression;
 pub mod frame;
 pub mod header;
 
