@@ -1,0 +1,136 @@
+//! The memory-mapped fixed-entry file shared by [`crate::OffsetIndex`] and [`crate::TimeIndex`]:
+//! pre-allocation, appending, truncation and trimming to the real size (so that the file on
+//! disk holds exactly the entries, as Kafka's `AbstractIndex` does on roll and close).
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+/// A file of `entry_size`-byte entries, mmapped read-write.
+pub(crate) struct IndexFile {
+    path: PathBuf,
+    file: File,
+    mmap: Option<MmapMut>,
+    entry_size: usize,
+    entries: usize,
+}
+
+impl IndexFile {
+    /// Opens (creating if needed) the file. Existing content counts as entries (length rounded
+    /// down to a multiple of the entry size). With `preallocate = Some(bytes)` the file is grown
+    /// to that size (rounded down to whole entries) so appends need no remapping.
+    pub(crate) fn open(path: &Path, entry_size: usize, preallocate: Option<usize>) -> io::Result<IndexFile> {
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let len = file.metadata()?.len() as usize;
+        let entries = len / entry_size;
+        let mut idx = IndexFile { path: path.to_path_buf(), file, mmap: None, entry_size, entries };
+        match preallocate {
+            Some(max) => idx.resize((max / entry_size * entry_size).max(entries * entry_size))?,
+            None => idx.map()?,
+        }
+        Ok(idx)
+    }
+
+    fn map(&mut self) -> io::Result<()> {
+        let len = self.file.metadata()?.len();
+        self.mmap = if len == 0 {
+            None
+        } else {
+            // SAFETY: the file is owned by this process' storage layer; nobody truncates it
+            // while mapped (resize() drops the map before set_len()).
+            Some(unsafe { MmapMut::map_mut(&self.file)? })
+        };
+        Ok(())
+    }
+
+    /// Current file length, i.e. capacity in bytes.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.mmap.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// Sets the file length (dropping the map first) and remaps.
+    pub(crate) fn resize(&mut self, bytes: usize) -> io::Result<()> {
+        if self.capacity_bytes() == bytes && (bytes == 0 || self.mmap.is_some()) {
+            return Ok(());
+        }
+        if let Some(m) = self.mmap.take() {
+            m.flush()?;
+        }
+        self.file.set_len(bytes as u64)?;
+        self.entries = self.entries.min(bytes / self.entry_size);
+        self.map()
+    }
+
+    /// Cuts the file to exactly the valid entries.
+    pub(crate) fn trim(&mut self) -> io::Result<()> {
+        self.resize(self.entries * self.entry_size)
+    }
+
+    /// Number of valid entries.
+    pub(crate) fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Maximum entries the current allocation can hold.
+    pub(crate) fn max_entries(&self) -> usize {
+        self.capacity_bytes() / self.entry_size
+    }
+
+    /// True when no further entry fits without resizing.
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries >= self.max_entries()
+    }
+
+    /// Bytes of entry `i` (caller guarantees `i < entries`).
+    pub(crate) fn entry(&self, i: usize) -> &[u8] {
+        match &self.mmap {
+            Some(m) => &m[i * self.entry_size..(i + 1) * self.entry_size],
+            None => &[],
+        }
+    }
+
+    /// Appends an entry, growing the file by one entry if it is full.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.is_full() {
+            self.resize((self.entries + 1) * self.entry_size)?;
+        }
+        let at = self.entries * self.entry_size;
+        if let Some(m) = self.mmap.as_mut() {
+            m[at..at + self.entry_size].copy_from_slice(bytes);
+            self.entries += 1;
+        }
+        Ok(())
+    }
+
+    /// Forgets entries from `n` on (the bytes stay until the next trim/overwrite).
+    pub(crate) fn truncate_entries(&mut self, n: usize) {
+        self.entries = self.entries.min(n);
+    }
+
+    /// Writes dirty pages to disk.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        match &self.mmap {
+            Some(m) => m.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file (the mapping stays valid).
+    pub(crate) fn rename(&mut self, to: &Path) -> io::Result<()> {
+        std::fs::rename(&self.path, to)?;
+        self.path = to.to_path_buf();
+        Ok(())
+    }
+
+    /// File length in bytes that was found on disk modulo the entry size — non-zero means corrupt.
+    pub(crate) fn len_is_multiple(path: &Path, entry_size: usize) -> io::Result<bool> {
+        Ok(std::fs::metadata(path)?.len() as usize % entry_size == 0)
+    }
+}

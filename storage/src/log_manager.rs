@@ -1,0 +1,372 @@
+//! `LogManager`: owns every partition log of the broker's log dirs — locking the dirs, loading
+//! and recovering logs at startup, creating and deleting logs, checkpoints, retention, flushes
+//! and the clean-shutdown marker.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::checkpoint::{
+    write_atomically, OffsetCheckpointFile, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
+    REPLICATION_OFFSET_CHECKPOINT,
+};
+use crate::config::LogConfig;
+use crate::error::{IoContext, StorageError};
+use crate::log::{wall_clock_ms, Log};
+use crate::log_load::LogLoadParams;
+use crate::log_manager_tasks::BackgroundTasks;
+use crate::scheduler::DelayedDeleter;
+use crate::TopicPartition;
+
+/// Name of the clean-shutdown marker file.
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+/// Name of the dir lock file.
+pub const LOCK_FILE: &str = ".lock";
+/// Suffix of directories of deleted partitions.
+pub const DELETE_DIR_SUFFIX: &str = "-delete";
+/// Suffix of directories of intra-broker moves.
+pub const FUTURE_DIR_SUFFIX: &str = "-future";
+/// Name of the per-partition topic id file.
+pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
+
+/// Provides the effective config of a topic (topic overrides are held by the broker).
+pub type ConfigProvider = Arc<dyn Fn(&str) -> LogConfig + Send + Sync>;
+
+/// All logs of this broker.
+pub struct LogManager {
+    log_dirs: Vec<PathBuf>,
+    config_for: ConfigProvider,
+    logs: RwLock<BTreeMap<TopicPartition, Arc<Log>>>,
+    create_lock: Mutex<()>,
+    dir_locks: Mutex<Vec<File>>,
+    pub(crate) deleter: Arc<DelayedDeleter>,
+    pub(crate) tasks: Mutex<Option<BackgroundTasks>>,
+    shut_down: AtomicBool,
+}
+
+fn lock_dir(dir: &Path) -> Result<File, StorageError> {
+    let path = dir.join(LOCK_FILE);
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).ctx(|| format!("opening {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(e) => Err(StorageError::io(
+            format!(
+                "Failed to acquire lock on file .lock in {}. A Kafka instance in another process or thread is using this directory.",
+                dir.display()
+            ),
+            std::io::Error::other(e.to_string()),
+        )),
+    }
+}
+
+/// `<topic>-<p>.<32 hex uuid>-delete`, truncating the topic so the name fits in 255 bytes.
+fn delete_dir_name(tp: &TopicPartition) -> String {
+    let suffix = format!(".{}{DELETE_DIR_SUFFIX}", uuid::Uuid::new_v4().simple());
+    let part = tp.partition.to_string();
+    let max_topic = 255usize.saturating_sub(suffix.len() + 1 + part.len());
+    let mut topic = tp.topic.as_str();
+    if topic.len() > max_topic {
+        let mut cut = max_topic;
+        while !topic.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        topic = &topic[..cut];
+    }
+    format!("{topic}-{part}{suffix}")
+}
+
+impl LogManager {
+    /// Locks every dir (`.lock` via flock), loads and recovers every partition dir (honouring and
+    /// then deleting `.kafka_cleanshutdown`), queues leftover `*-delete` dirs for background
+    /// deletion and reads the three checkpoint files. `config_for` gives a topic's effective config.
+    pub fn startup(log_dirs: Vec<PathBuf>, config_for: Arc<dyn Fn(&str) -> LogConfig + Send + Sync>) -> Result<LogManager, StorageError> {
+        let deleter = Arc::new(DelayedDeleter::new());
+        let mut locks = Vec::new();
+        for dir in &log_dirs {
+            std::fs::create_dir_all(dir).ctx(|| format!("creating log dir {}", dir.display()))?;
+            locks.push(lock_dir(dir)?);
+        }
+        let mut logs = BTreeMap::new();
+        let results: Vec<Result<Vec<(TopicPartition, Arc<Log>)>, StorageError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = log_dirs
+                .iter()
+                .map(|dir| {
+                    let (cf, del) = (config_for.clone(), deleter.clone());
+                    s.spawn(move || Self::load_dir(dir, &cf, &del))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(StorageError::io("loading log dir", std::io::Error::other("loader thread panicked")))))
+                .collect()
+        });
+        for r in results {
+            for (tp, log) in r? {
+                if let Some(prev) = logs.insert(tp.clone(), log) {
+                    return Err(StorageError::io(
+                        format!("duplicate log directories for {tp}: {}", prev.dir().display()),
+                        std::io::Error::other("duplicate partition"),
+                    ));
+                }
+            }
+        }
+        Ok(LogManager {
+            log_dirs,
+            config_for,
+            logs: RwLock::new(logs),
+            create_lock: Mutex::new(()),
+            dir_locks: Mutex::new(locks),
+            deleter,
+            tasks: Mutex::new(None),
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    fn load_dir(dir: &Path, config_for: &ConfigProvider, deleter: &Arc<DelayedDeleter>) -> Result<Vec<(TopicPartition, Arc<Log>)>, StorageError> {
+        let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean = marker.exists();
+        let recovery = OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).read().unwrap_or_else(|e| {
+            tracing::warn!("{e}; recovering all logs of {} from the start", dir.display());
+            BTreeMap::new()
+        });
+        let starts = OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).read().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            BTreeMap::new()
+        });
+        let hws = OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT)).read().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            BTreeMap::new()
+        });
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).ctx(|| format!("listing {}", dir.display()))? {
+            let entry = entry.ctx(|| format!("listing {}", dir.display()))?;
+            if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(DELETE_DIR_SUFFIX) {
+                tracing::info!("deleting leftover directory {}", entry.path().display());
+                deleter.schedule(entry.path(), 0);
+                continue;
+            }
+            if name.ends_with(FUTURE_DIR_SUFFIX) {
+                tracing::warn!("ignoring intra-broker move directory {}", entry.path().display());
+                continue;
+            }
+            let Some(tp) = TopicPartition::parse_dir_name(&name) else {
+                tracing::warn!("ignoring non-partition directory {}", entry.path().display());
+                continue;
+            };
+            let params = LogLoadParams {
+                recovery_point: recovery.get(&tp).copied().unwrap_or(0),
+                log_start_offset: starts.get(&tp).copied().unwrap_or(0),
+                high_watermark: hws.get(&tp).copied().unwrap_or(0),
+                had_clean_shutdown: clean,
+                deleter: deleter.clone(),
+            };
+            let config = config_for(&tp.topic);
+            let log = Log::open(entry.path(), tp.clone(), config, params)?;
+            out.push((tp, Arc::new(log)));
+        }
+        if clean {
+            std::fs::remove_file(&marker).ctx(|| format!("deleting {}", marker.display()))?;
+        }
+        Ok(out)
+    }
+
+    /// The configured log dirs.
+    pub fn log_dirs(&self) -> &[PathBuf] {
+        &self.log_dirs
+    }
+
+    /// The log of `tp`, if this broker has one.
+    pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.logs.read().unwrap_or_else(|p| p.into_inner()).get(tp).cloned()
+    }
+
+    /// All logs.
+    pub fn all_logs(&self) -> Vec<Arc<Log>> {
+        self.logs.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Creates (in the dir holding fewest partitions) or returns the existing log. With a topic id
+    /// (22-char base64), writes `partition.metadata` if it is not there yet.
+    pub fn get_or_create_log(&self, tp: &TopicPartition, topic_id: Option<&str>) -> Result<Arc<Log>, StorageError> {
+        let log = match self.get_log(tp) {
+            Some(l) => l,
+            None => {
+                let _g = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
+                match self.get_log(tp) {
+                    Some(l) => l,
+                    None => {
+                        let dir = self.pick_dir()?;
+                        let params = LogLoadParams { deleter: self.deleter.clone(), ..LogLoadParams::new(true) };
+                        let log = Arc::new(Log::open(dir.join(tp.dir_name()), tp.clone(), (self.config_for)(&tp.topic), params)?);
+                        tracing::info!("created log for {tp} in {}", dir.display());
+                        self.logs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.clone(), log.clone());
+                        log
+                    }
+                }
+            }
+        };
+        if let Some(id) = topic_id {
+            let p = log.dir().join(PARTITION_METADATA_FILE);
+            if !p.exists() {
+                write_atomically(&p, format!("version: 0\ntopic_id: {id}\n").as_bytes())?;
+            }
+        }
+        Ok(log)
+    }
+
+    fn pick_dir(&self) -> Result<PathBuf, StorageError> {
+        let logs = self.logs.read().unwrap_or_else(|p| p.into_inner());
+        self.log_dirs
+            .iter()
+            .min_by_key(|d| logs.values().filter(|l| l.dir().parent() == Some(d.as_path())).count())
+            .cloned()
+            .ok_or_else(|| StorageError::io("creating log", std::io::Error::other("no log dirs configured")))
+    }
+
+    /// Removes the log from the map, renames its dir to `<topic>-<p>.<32 hex uuid>-delete` and
+    /// deletes it in the background after `file.delete.delay.ms`; never blocks on the removal.
+    pub fn async_delete(&self, tp: &TopicPartition) -> Result<(), StorageError> {
+        let Some(log) = self.logs.write().unwrap_or_else(|p| p.into_inner()).remove(tp) else {
+            return Ok(());
+        };
+        let dir = log.dir().to_path_buf();
+        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let target = parent.join(delete_dir_name(tp));
+        std::fs::rename(&dir, &target).ctx(|| format!("renaming {} for deletion", dir.display()))?;
+        tracing::info!("log for {tp} renamed to {} and scheduled for deletion", target.display());
+        self.deleter.schedule(target, log.config_arc().file_delete_delay_ms);
+        self.checkpoint_dir(&parent, false)?;
+        Ok(())
+    }
+
+    /// Re-reads `config_for(topic)` for every log of that topic (dynamic config change).
+    pub fn topic_config_changed(&self, topic: &str) {
+        let config = (self.config_for)(topic);
+        for log in self.all_logs().into_iter().filter(|l| l.topic_partition().topic == topic) {
+            log.update_config(config.clone());
+        }
+    }
+
+    fn logs_in(&self, dir: &Path) -> Vec<Arc<Log>> {
+        self.all_logs().into_iter().filter(|l| l.dir().parent() == Some(dir)).collect()
+    }
+
+    /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` (and with
+    /// `high_watermarks` also `replication-offset-checkpoint`) for one dir.
+    fn checkpoint_dir(&self, dir: &Path, high_watermarks: bool) -> Result<(), StorageError> {
+        let logs = self.logs_in(dir);
+        let rp: BTreeMap<_, _> = logs.iter().map(|l| (l.topic_partition().clone(), l.recovery_point())).collect();
+        OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).write(&rp)?;
+        // Kafka only records log start offsets above the first segment's base offset.
+        let ls: BTreeMap<_, _> = logs
+            .iter()
+            .filter(|l| l.segment_base_offsets().first().is_some_and(|&b| l.log_start_offset() > b))
+            .map(|l| (l.topic_partition().clone(), l.log_start_offset()))
+            .collect();
+        OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).write(&ls)?;
+        if high_watermarks {
+            self.checkpoint_high_watermarks_in(dir, &logs)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint_high_watermarks_in(&self, dir: &Path, logs: &[Arc<Log>]) -> Result<(), StorageError> {
+        let hw: BTreeMap<_, _> = logs.iter().map(|l| (l.topic_partition().clone(), l.high_watermark())).collect();
+        OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT)).write(&hw)
+    }
+
+    /// Writes the recovery point, log start offset and high watermark checkpoints of every dir.
+    pub fn checkpoint_all(&self) -> Result<(), StorageError> {
+        for dir in &self.log_dirs {
+            self.checkpoint_dir(dir, true)?;
+        }
+        Ok(())
+    }
+
+    /// Writes only the recovery point and log start checkpoints (the 60 s task).
+    pub fn checkpoint_recovery_points(&self) -> Result<(), StorageError> {
+        for dir in &self.log_dirs {
+            self.checkpoint_dir(dir, false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes only `replication-offset-checkpoint` of every dir (the 5 s task).
+    pub fn checkpoint_high_watermarks(&self) -> Result<(), StorageError> {
+        for dir in &self.log_dirs {
+            let logs = self.logs_in(dir);
+            self.checkpoint_high_watermarks_in(dir, &logs)?;
+        }
+        Ok(())
+    }
+
+    /// Retention pass over every log (time, size, log start offset); returns segments deleted.
+    pub fn cleanup_logs(&self, now_ms: i64) -> usize {
+        let mut total = 0;
+        for log in self.all_logs() {
+            match log.delete_old_segments(now_ms) {
+                Ok(n) => total += n,
+                Err(e) => tracing::error!("retention of {} failed: {e}", log.topic_partition()),
+            }
+        }
+        if total > 0 {
+            tracing::info!("retention deleted {total} segments");
+        }
+        total
+    }
+
+    /// Flushes logs whose `flush.ms` elapsed since their last flush.
+    pub fn flush_dirty_logs(&self, now_ms: i64) {
+        for log in self.all_logs() {
+            let flush_ms = log.config_arc().flush_ms;
+            if now_ms.saturating_sub(log.last_flush_ms()) >= flush_ms {
+                if let Err(e) = log.flush_at(now_ms) {
+                    tracing::error!("flush of {} failed: {e}", log.topic_partition());
+                }
+            }
+        }
+    }
+
+    /// Flushes and closes everything, checkpoints, writes `.kafka_cleanshutdown` in every dir and
+    /// releases the dir locks. Idempotent.
+    pub fn shutdown(&self) {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.stop_background_tasks();
+        let mut ok = true;
+        for log in self.all_logs() {
+            if let Err(e) = log.close() {
+                ok = false;
+                tracing::error!("closing {} failed: {e}", log.topic_partition());
+            }
+        }
+        if let Err(e) = self.checkpoint_all() {
+            ok = false;
+            tracing::error!("final checkpoint failed: {e}");
+        }
+        if ok {
+            for dir in &self.log_dirs {
+                let p = dir.join(CLEAN_SHUTDOWN_FILE);
+                if let Err(e) = File::create(&p).and_then(|f| f.sync_all()) {
+                    tracing::error!("cannot write {}: {e}", p.display());
+                }
+            }
+        }
+        self.deleter.shutdown();
+        self.dir_locks.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        tracing::info!("log manager shut down at {}", wall_clock_ms());
+    }
+}
+
+impl Drop for LogManager {
+    fn drop(&mut self) {
+        self.stop_background_tasks();
+    }
+}
