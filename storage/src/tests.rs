@@ -1,1 +1,0 @@
-//! Integration-style tests of Log and LogManager.
