@@ -131,6 +131,6 @@ impl IndexFile {
 
     /// File length in bytes that was found on disk modulo the entry size — non-zero means corrupt.
     pub(crate) fn len_is_multiple(path: &Path, entry_size: usize) -> io::Result<bool> {
-        Ok(std::fs::metadata(path)?.len() as usize % entry_size == 0)
+        Ok((std::fs::metadata(path)?.len() as usize).is_multiple_of(entry_size))
     }
 }

@@ -34,6 +34,9 @@ pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
 /// Provides the effective config of a topic (topic overrides are held by the broker).
 pub type ConfigProvider = Arc<dyn Fn(&str) -> LogConfig + Send + Sync>;
 
+/// The logs loaded from one dir.
+type LoadedLogs = Vec<(TopicPartition, Arc<Log>)>;
+
 /// All logs of this broker.
 pub struct LogManager {
     log_dirs: Vec<PathBuf>,
@@ -89,7 +92,7 @@ impl LogManager {
             locks.push(lock_dir(dir)?);
         }
         let mut logs = BTreeMap::new();
-        let results: Vec<Result<Vec<(TopicPartition, Arc<Log>)>, StorageError>> = std::thread::scope(|s| {
+        let results: Vec<Result<LoadedLogs, StorageError>> = std::thread::scope(|s| {
             let handles: Vec<_> = log_dirs
                 .iter()
                 .map(|dir| {
@@ -124,7 +127,7 @@ impl LogManager {
         })
     }
 
-    fn load_dir(dir: &Path, config_for: &ConfigProvider, deleter: &Arc<DelayedDeleter>) -> Result<Vec<(TopicPartition, Arc<Log>)>, StorageError> {
+    fn load_dir(dir: &Path, config_for: &ConfigProvider, deleter: &Arc<DelayedDeleter>) -> Result<LoadedLogs, StorageError> {
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = marker.exists();
         let recovery = OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).read().unwrap_or_else(|e| {

@@ -54,7 +54,7 @@ impl LogManager {
         let stop2 = stop.clone();
         let start = Instant::now();
         let ms = |v: u64| Duration::from_millis(v.clamp(1, u64::MAX / 4_000_000));
-        let mut schedule = vec![
+        let mut schedule = [
             (start + ms(initial_retention_delay_ms), ms(retention_check_interval_ms), Task::Retention),
             (start + ms(flush_check_interval_ms), ms(flush_check_interval_ms), Task::Flush),
             (start + ms(RECOVERY_POINT_CHECKPOINT_INTERVAL_MS), ms(RECOVERY_POINT_CHECKPOINT_INTERVAL_MS), Task::RecoveryCheckpoint),

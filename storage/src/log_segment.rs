@@ -232,8 +232,10 @@ impl LogSegment {
     ) -> Result<(), StorageError> {
         let len: u64 = pieces.iter().map(|p| p.len() as u64).sum();
         let position = self.size();
+        // Appends are serialized by the owning Log, so the write needs no segment lock; readers
+        // only see the bytes once `size` is published below.
+        pwrite_all_vectored(&self.file, pieces, position).ctx(|| format!("appending to {}", self.log_path().display()))?;
         let mut st = self.write_state();
-        pwrite_all_vectored(&self.file, pieces, position).ctx(|| format!("appending to {}", st.log_path.display()))?;
         self.size.store(position + len, Ordering::Release);
         if st.rolling_based_timestamp.is_none() {
             st.rolling_based_timestamp = Some(largest_timestamp);

@@ -145,3 +145,27 @@ fn config_changes_and_background_tasks() {
     mgr.shutdown();
     assert!(d.path().join(".kafka_cleanshutdown").exists());
 }
+
+#[test]
+fn log_start_offset_checkpoint_lists_only_advanced_logs() {
+    let d = tempfile::tempdir().unwrap();
+    let mgr = LogManager::startup(vec![d.path().to_path_buf()], provider(test_config())).unwrap();
+    for p in 0..2 {
+        let log = mgr.get_or_create_log(&TopicPartition::new("foo", p), None).unwrap();
+        for _ in 0..4 {
+            log.append_as_leader(&batch(2, NOW), 0, NOW).unwrap();
+        }
+        log.update_high_watermark(8);
+    }
+    mgr.get_log(&TopicPartition::new("foo", 1)).unwrap().maybe_increment_log_start_offset(5).unwrap();
+    mgr.checkpoint_all().unwrap();
+    assert_eq!(std::fs::read_to_string(d.path().join("log-start-offset-checkpoint")).unwrap(), "0\n1\nfoo 1 5\n");
+    assert_eq!(std::fs::read_to_string(d.path().join("replication-offset-checkpoint")).unwrap(), "0\n2\nfoo 0 8\nfoo 1 8\n");
+    mgr.shutdown();
+    assert_eq!(std::fs::read_to_string(d.path().join("recovery-point-offset-checkpoint")).unwrap(), "0\n2\nfoo 0 8\nfoo 1 8\n");
+    drop(mgr);
+    let mgr = LogManager::startup(vec![d.path().to_path_buf()], provider(test_config())).unwrap();
+    assert_eq!(mgr.get_log(&TopicPartition::new("foo", 1)).unwrap().log_start_offset(), 5);
+    assert_eq!(mgr.get_log(&TopicPartition::new("foo", 0)).unwrap().log_start_offset(), 0);
+    mgr.shutdown();
+}
