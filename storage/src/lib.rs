@@ -21,6 +21,14 @@
 //!   split); LEO becomes the next offset actually present, i.e. the target for batch boundaries.
 //! * `preallocate=true` is accepted but `.log` files are not pre-allocated.
 //! * A follower append whose first offset is below LEO fails with `InvalidRecord`.
+//! * After `LogManager::async_delete` the removed `Log`'s `dir()` names the old (renamed) path;
+//!   the broker must stop using that `Log` (reads of already obtained slices keep working).
+//! * Uncompressed batches are validated record by record; compressed batches only at header
+//!   level (length, magic, CRC, count vs lastOffsetDelta, header timestamps).
+//! * Retention, flushing and checkpoints run on one std thread ("log-manager-scheduler");
+//!   delayed file deletion on another ("storage-deleter"). No tokio dependency.
+
+#![warn(missing_docs)]
 
 pub mod append_info;
 pub mod batch_builder;

@@ -43,3 +43,12 @@ pub(crate) fn batches_of(bytes: &[u8]) -> Vec<(i64, i64, i32)> {
 pub(crate) fn read_all(log: &Log) -> Vec<u8> {
     log.read(log.log_start_offset(), u32::MAX, log.log_end_offset(), true).unwrap().records.read_to_vec().unwrap()
 }
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<crate::LogManager>();
+    assert_send_sync::<Log>();
+    assert_send_sync::<crate::FileSlice>();
+    assert_send_sync::<crate::StorageError>();
+}
