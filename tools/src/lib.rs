@@ -1,0 +1,4 @@
+//! Command-line tools of the Kafka re-implementation. The library part holds code shared
+//! by the binaries in `src/bin/` (console producer/consumer today, admin tools later).
+
+pub mod client;
