@@ -2,3 +2,4 @@
 //! by the binaries in `src/bin/` (console producer/consumer today, admin tools later).
 
 pub mod client;
+pub mod console;

@@ -98,6 +98,9 @@ impl Default for ConsumerConfig {
 
 type Tp = (String, i32);
 
+/// What a spawned fetch task hands back: the leader, its connection, what was asked, the answer.
+type FetchOutcome = (i32, KafkaConnection, Vec<(Tp, i64)>, Result<FetchResponse, wire::ClientError>);
+
 /// The consumer.
 pub struct Consumer {
     cluster: Cluster,
@@ -339,8 +342,7 @@ impl Consumer {
             tokio::time::sleep(self.cfg.retry_backoff.min(max_wait)).await;
             return;
         }
-        let mut set: JoinSet<(i32, KafkaConnection, Vec<(Tp, i64)>, Result<FetchResponse, wire::ClientError>)> =
-            JoinSet::new();
+        let mut set: JoinSet<FetchOutcome> = JoinSet::new();
         for (leader, items) in by_leader {
             let mut conn = match self.cluster.take_connection(leader).await {
                 Ok(c) => c,
