@@ -1,0 +1,184 @@
+"""Real clients against the broker: kcat (librdkafka 2.0 from Debian), confluent-kafka (bundled
+librdkafka) and kafka-python, with every compression codec. No consumer groups: assign/seek only."""
+
+import os
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING
+
+import harness
+import kwire
+from clients import consume_partitions, kcat_metadata, produce_sync
+
+N = 10_000
+KEYS = 257  # distinct keys; a key always maps to one partition
+
+
+def _lines(n=N):
+    # value carries the sequence number and (redundantly) its key, so keys can be checked
+    return [(f"key-{i % KEYS}", f"seq={i};key=key-{i % KEYS};pad={'x' * (i % 37)}") for i in range(n)]
+
+
+def _check_partitioned(per_partition, produced):
+    """per_partition: {p: [(offset, key, value)]} as bytes or str. Checks completeness, per-partition
+    order (sequence numbers strictly increase), offsets contiguous from 0, keys intact and sticky."""
+    def s(x):
+        return x.decode() if isinstance(x, bytes) else x
+    seen = {}
+    key_partition = {}
+    for p, msgs in per_partition.items():
+        offsets = [o for o, _, _ in msgs]
+        assert offsets == list(range(len(msgs))), f"partition {p}: offsets not contiguous from 0"
+        seqs = []
+        for _, k, v in msgs:
+            k, v = s(k), s(v)
+            fields = dict(f.split("=", 1) for f in v.split(";"))
+            assert fields["key"] == k, f"key {k!r} does not match value {v!r}"
+            assert key_partition.setdefault(k, p) == p, f"key {k} found in two partitions"
+            seqs.append(int(fields["seq"]))
+            seen[int(fields["seq"])] = (k, v)
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"partition {p}: order broken"
+    assert len(seen) == len(produced) == sum(len(m) for m in per_partition.values())
+    for i, (k, v) in enumerate(produced):
+        assert seen[i] == (k, v)
+    assert all(per_partition.values()), "keyed messages should spread over both partitions"
+
+
+def _kcat_produce(bootstrap, topic, lines, codec="none"):
+    data = "".join(f"{k}:{v}\n" for k, v in lines)
+    harness.kcat("-b", bootstrap, "-P", "-t", topic, "-K", ":", "-z", codec,
+                 "-X", "broker.address.family=v4", input=data, timeout=300)
+
+
+def _kcat_consume(bootstrap, topic, expected):
+    p = harness.kcat("-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-c", str(expected),
+                     "-f", "%p|%o|%k|%s\n", "-X", "broker.address.family=v4", timeout=300)
+    out = {}
+    for line in p.stdout.splitlines():
+        part, off, k, v = line.split("|", 3)
+        out.setdefault(int(part), []).append((int(off), k, v))
+    return out
+
+
+def _first_batch_codecs(broker, topic, partition):
+    path = os.path.join(broker.partition_dir(topic, partition), "00000000000000000000.log")
+    with open(path, "rb") as f:
+        data = f.read()
+    return {b["codec"] for b in kwire.parse_batches(data)}, list(kwire.parse_batches(data))
+
+
+CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_kcat_keyed_roundtrip(cluster, codec):
+    topic = f"kcat-{codec}"
+    cluster.create_topic(topic, partitions=2)
+    b = cluster.brokers[1]
+    produced = _lines()
+    _kcat_produce(b.bootstrap, topic, produced, codec)
+
+    got = _kcat_consume(b.bootstrap, topic, N)
+    assert set(got) == {0, 1}
+    _check_partitioned(got, produced)
+
+    got = consume_partitions(b.bootstrap, topic, [0, 1], N)
+    _check_partitioned(got, produced)
+
+    # batches are stored as the producer compressed them (compression.type=producer), CRCs intact
+    for p in (0, 1):
+        codecs, batches = _first_batch_codecs(b, topic, p)
+        assert codecs == {CODECS[codec]}, f"partition {p}: stored codecs {codecs}"
+        assert all(x["crc_valid"] and x["magic"] == 2 for x in batches)
+        assert sum(x["count"] for x in batches) == len(got[p])
+
+
+def test_confluent_kafka_producer_roundtrip(cluster):
+    topic = "ck-roundtrip"
+    cluster.create_topic(topic, partitions=2)
+    b = cluster.brokers[1]
+    produced = _lines(3000)
+    acks = produce_sync(b.bootstrap, topic, produced, **{"compression.type": "lz4"})
+    got = consume_partitions(b.bootstrap, topic, [0, 1], len(produced))
+    _check_partitioned(got, produced)
+    # delivery reports carried the offsets the messages really got
+    per_part = {p: sorted(o for pp, o in acks if pp == p) for p in (0, 1)}
+    for p in (0, 1):
+        assert per_part[p] == [o for o, _, _ in got[p]]
+
+
+def test_consumer_seek_to_offset(cluster):
+    topic = "ck-seek"
+    cluster.create_topic(topic, partitions=1)
+    b = cluster.brokers[1]
+    produce_sync(b.bootstrap, topic, [(None, f"v{i}") for i in range(100)])
+    got = consume_partitions(b.bootstrap, topic, [0], 30, start=70)
+    assert [(o, v) for o, _, v in got[0]] == [(70 + i, f"v{70 + i}".encode()) for i in range(30)]
+    assert all(k is None for _, k, _ in got[0])
+
+
+def test_kafka_python_roundtrip(cluster):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    topic = "kafka-python"
+    cluster.create_topic(topic, partitions=2)
+    b = cluster.brokers[1]
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, acks=1, linger_ms=5)
+    produced = [(f"k{i % 11}".encode(), f"seq={i};key=k{i % 11}".encode()) for i in range(2000)]
+    futures = [prod.send(topic, key=k, value=v) for k, v in produced]
+    prod.flush(timeout=120)
+    metas = [f.get(timeout=120) for f in futures]
+    prod.close()
+    assert {m.partition for m in metas} == {0, 1}
+
+    cons = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=None, enable_auto_commit=False,
+                         consumer_timeout_ms=30000)
+    tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+    cons.assign(tps)
+    cons.seek_to_beginning(*tps)
+    got = {0: [], 1: []}
+    for m in cons:
+        got[m.partition].append((m.offset, m.key, m.value))
+        if sum(len(x) for x in got.values()) == len(produced):
+            break
+    cons.close()
+    _check_partitioned(got, [(k.decode(), v.decode()) for k, v in produced])
+    for m in metas:
+        assert got[m.partition][m.offset][0] == m.offset
+
+
+def test_kcat_metadata(cluster):
+    topic = "kcat-meta"
+    cluster.create_topic(topic, partitions=2)
+    b = cluster.brokers[1]
+    md = kcat_metadata(b.bootstrap, topic)
+    assert [(x["id"], x["name"]) for x in md["brokers"]] == [(1, f"127.0.0.1:{b.port}")]
+    assert md["controllerid"] == 1
+    (t,) = [t for t in md["topics"] if t["topic"] == topic]
+    assert "error" not in t or not t["error"]
+    parts = sorted(t["partitions"], key=lambda p: p["partition"])
+    assert [p["partition"] for p in parts] == [0, 1]
+    for p in parts:
+        assert p["leader"] == 1
+        assert [r["id"] for r in p["replicas"]] == [1]
+        assert [r["id"] for r in p["isrs"]] == [1]
+
+
+def test_unknown_topic_metadata(cluster):
+    # auto.create.topics.enable=true (Kafka's default): a Metadata request for an unknown topic creates it
+    b = cluster.brokers[1]
+    topic = "auto-created"
+    harness.wait_until(lambda: any(t["topic"] == topic and t["partitions"] for t in
+                                   kcat_metadata(b.bootstrap, topic)["topics"]),
+                       60, "auto-creation of a topic asked for in Metadata", interval=1.0)
+    assert cluster.zk.exists(f"/brokers/topics/{topic}")
+
+
+def test_consume_from_beginning_with_offset_constant(cluster):
+    # OFFSET_BEGINNING resolves through ListOffsets(earliest) and sees everything
+    topic = "earliest"
+    cluster.create_topic(topic, partitions=1)
+    b = cluster.brokers[1]
+    produce_sync(b.bootstrap, topic, [(b"k", b"a"), (b"k", b"b")])
+    got = consume_partitions(b.bootstrap, topic, [0], 2, start=OFFSET_BEGINNING)
+    assert [v for _, _, v in got[0]] == [b"a", b"b"]

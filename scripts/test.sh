@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run every test: installs what is missing and builds (scripts/setup.sh --no-start), then
+#   1. cargo test --release --workspace   (unit and crate tests; shares the release build)
+#   2. python3 -m pytest -v integration/  (real ZooKeeper, the broker as a separate process, real clients)
+# Exits non-zero if anything fails. Extra arguments go to pytest, e.g.
+#   bash scripts/test.sh -k quickstart
+# Set SKIP_CARGO_TEST=1 to run only the integration suite.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+bash scripts/setup.sh --no-start || { echo "setup failed" >&2; exit 1; }
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+cargo_rc=0
+if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then
+  echo "==> cargo test --release --workspace"
+  timeout "${CARGO_TEST_TIMEOUT:-1800}" cargo test --release --workspace
+  cargo_rc=$?
+  [ "$cargo_rc" -eq 0 ] || echo "==> cargo test FAILED (exit $cargo_rc); running the integration tests anyway"
+fi
+
+echo "==> python3 -m pytest -v integration/"
+# A hung test must not eat CI's budget: the whole suite gets a hard limit.
+timeout -k 30 "${PYTEST_TIMEOUT:-2400}" python3 -m pytest -v integration/ "$@"
+pytest_rc=$?
+
+# (nothing printed after this point, so the output ends with pytest's summary line)
+[ "$cargo_rc" -eq 0 ] && [ "$pytest_rc" -eq 0 ]
