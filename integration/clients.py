@@ -88,10 +88,10 @@ def watermarks(bootstrap, topic, partition, timeout=30):
         c.close()
 
 
-def kcat_metadata(bootstrap, topic=None, timeout=60):
+def kcat_metadata(bootstrap, topic=None, timeout=60, *extra):
     import json
 
-    args = ["-b", bootstrap, "-L", "-J", "-m", "30"]
+    args = ["-b", bootstrap, "-L", "-J", "-m", "30", *extra]
     if topic:
         args += ["-t", topic]
     p = harness.kcat(*args, timeout=timeout)

@@ -169,7 +169,7 @@ def test_unknown_topic_metadata(cluster):
     b = cluster.brokers[1]
     topic = "auto-created"
     harness.wait_until(lambda: any(t["topic"] == topic and t["partitions"] for t in
-                                   kcat_metadata(b.bootstrap, topic)["topics"]),
+                                   kcat_metadata(b.bootstrap, topic, 60, "-X", "allow.auto.create.topics=true")["topics"]),
                        60, "auto-creation of a topic asked for in Metadata", interval=1.0)
     assert cluster.zk.exists(f"/brokers/topics/{topic}")
 
