@@ -1,0 +1,3 @@
+//! Shared helpers for the tools integration tests.
+
+pub mod fake_broker;
