@@ -335,11 +335,12 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         for ((tp, state), (_, outcome)) in planned.into_iter().zip(created) {
             match outcome {
                 Ok(()) => {
+                    // Cache first: the UpdateMetadata added with the LeaderAndIsr reads it.
+                    self.ctx.put_partition_leadership_info(tp.clone(), state.clone());
                     let assignment = self.ctx.partition_full_replica_assignment(&tp);
                     let isr = state.leader_and_isr.isr.clone();
                     self.batch.add_leader_and_isr_request_for_brokers(&self.ctx, &isr, &tp, &state, &assignment, true);
-                    results.insert(tp.clone(), Ok(state.leader_and_isr.clone()));
-                    self.ctx.put_partition_leadership_info(tp, state);
+                    results.insert(tp, Ok(state.leader_and_isr));
                 }
                 Err(e) => {
                     tracing::error!(
@@ -393,10 +394,10 @@ impl<Z: ControllerZk> ControllerCore<Z> {
                 match r {
                     Ok(l) => {
                         let state = LeaderIsrAndControllerEpoch::new(l.clone(), self.ctx.epoch);
+                        self.ctx.put_partition_leadership_info(tp.clone(), state.clone());
                         let assignment = self.ctx.partition_full_replica_assignment(&tp);
                         let to = recipients.remove(&tp).unwrap_or_default();
                         self.batch.add_leader_and_isr_request_for_brokers(&self.ctx, &to, &tp, &state, &assignment, false);
-                        self.ctx.put_partition_leadership_info(tp.clone(), state);
                         results.insert(tp, Ok(l));
                     }
                     Err(e) => {
