@@ -106,7 +106,6 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("{e}");
             std::process::exit(1);
         }
     };
@@ -125,7 +124,6 @@ fn main() {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("Fatal error during KafkaServer startup. Prepare to shutdown: {e}");
-                eprintln!("{e}");
                 return 1;
             }
         };

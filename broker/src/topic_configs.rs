@@ -68,6 +68,19 @@ impl TopicConfigs {
         self.overrides.write().unwrap_or_else(|e| e.into_inner()).remove(topic);
     }
 
+    /// Re-read the overrides of `topics` from `/config/topics/<T>` (Kafka reads a topic's config from
+    /// ZooKeeper when it creates the topic's log: a topic created with overrides has no change
+    /// notification, so call this before creating logs for topics not seen before). Errors leave the
+    /// cached value in place and are logged.
+    pub async fn refresh_from_zk<'a>(&self, zk: &zk_schema::KafkaZkClient, topics: impl IntoIterator<Item = &'a str>) {
+        for topic in topics {
+            match zk.get_entity_config("topics", topic).await {
+                Ok(overrides) => self.set(topic, overrides),
+                Err(e) => tracing::warn!("Could not read config overrides of topic {topic} from ZooKeeper: {e}"),
+            }
+        }
+    }
+
     /// Topics that have overrides.
     pub fn topics(&self) -> Vec<String> {
         self.overrides.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()

@@ -138,6 +138,8 @@ async fn create_one(apis: &KafkaApis, t: &CreatableTopic, validate_only: bool) -
         Err(e) => return Err(AdminError::from_zk(&e)),
     };
     tracing::info!("Created topic {name} with {num_partitions} partitions and replication factor {replication_factor}");
+    // This broker may host replicas: make the overrides known before LeaderAndIsr creates the logs.
+    apis.topic_configs.set(&name, configs.clone());
     let topic_id = zk_schema::util::uuid_from_base64(&topic_id).map(Uuid::from_bytes).unwrap_or_default();
     Ok(Created { num_partitions, replication_factor, configs, topic_id })
 }

@@ -163,9 +163,18 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: DescribeConfigs
                 } else if !apis.metadata_cache.contains_topic(&name) {
                     Err((ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist.")))
                 } else {
-                    let overrides = apis.topic_configs.overrides(&name);
-                    let effective = apis.topic_configs.log_config(&name);
-                    Ok(topic_config_entries(&apis.config, &overrides, &effective, keys.as_deref()))
+                    // ZooKeeper is authoritative (as in Kafka): overrides written with a new topic
+                    // carry no change notification.
+                    match apis.zk.get_entity_config("topics", &name).await {
+                        Ok(overrides) => {
+                            let effective = apis.topic_configs.defaults().with_overrides(&overrides).unwrap_or_else(|e| {
+                                tracing::warn!("Invalid config overrides stored for topic {name}: {e}");
+                                apis.topic_configs.defaults().clone()
+                            });
+                            Ok(topic_config_entries(&apis.config, &overrides, &effective, keys.as_deref()))
+                        }
+                        Err(e) => Err((ResponseError::UnknownServerError, e.to_string())),
+                    }
                 }
             }
             RESOURCE_BROKER => {

@@ -75,8 +75,8 @@ const fn d(name: &'static str, ty: ConfigType, default: Option<&'static str>, ch
     ConfigDef { name, ty, default, check }
 }
 
-use Check::*;
-use ConfigType::*;
+use Check as C;
+use ConfigType as T;
 
 const LONG_MAX: &str = "9223372036854775807";
 const INT_MAX: &str = "2147483647";
@@ -85,138 +85,138 @@ const COMPRESSION: &[&str] = &["uncompressed", "zstd", "lz4", "snappy", "gzip", 
 /// Every broker key the project knows, in Kafka's documentation order (roughly).
 pub static DEFS: &[ConfigDef] = &[
     // ZooKeeper
-    d("zookeeper.connect", String, None, None),
-    d("zookeeper.session.timeout.ms", Int, Some("18000"), None),
-    d("zookeeper.connection.timeout.ms", Int, None, None),
-    d("zookeeper.max.in.flight.requests", Int, Some("10"), AtLeast(1)),
-    d("zookeeper.set.acl", Boolean, Some("false"), None),
+    d("zookeeper.connect", T::String, None, C::None),
+    d("zookeeper.session.timeout.ms", T::Int, Some("18000"), C::None),
+    d("zookeeper.connection.timeout.ms", T::Int, None, C::None),
+    d("zookeeper.max.in.flight.requests", T::Int, Some("10"), C::AtLeast(1)),
+    d("zookeeper.set.acl", T::Boolean, Some("false"), C::None),
     // General
-    d("broker.id", Int, Some("-1"), None),
-    d("broker.id.generation.enable", Boolean, Some("true"), None),
-    d("reserved.broker.max.id", Int, Some("1000"), AtLeast(0)),
-    d("broker.rack", String, None, None),
-    d("message.max.bytes", Int, Some("1048588"), AtLeast(0)),
-    d("num.network.threads", Int, Some("3"), AtLeast(1)),
-    d("num.io.threads", Int, Some("8"), AtLeast(1)),
-    d("background.threads", Int, Some("10"), AtLeast(1)),
-    d("queued.max.requests", Int, Some("500"), AtLeast(1)),
-    d("queued.max.request.bytes", Long, Some("-1"), None),
-    d("request.timeout.ms", Int, Some("30000"), None),
+    d("broker.id", T::Int, Some("-1"), C::None),
+    d("broker.id.generation.enable", T::Boolean, Some("true"), C::None),
+    d("reserved.broker.max.id", T::Int, Some("1000"), C::AtLeast(0)),
+    d("broker.rack", T::String, None, C::None),
+    d("message.max.bytes", T::Int, Some("1048588"), C::AtLeast(0)),
+    d("num.network.threads", T::Int, Some("3"), C::AtLeast(1)),
+    d("num.io.threads", T::Int, Some("8"), C::AtLeast(1)),
+    d("background.threads", T::Int, Some("10"), C::AtLeast(1)),
+    d("queued.max.requests", T::Int, Some("500"), C::AtLeast(1)),
+    d("queued.max.request.bytes", T::Long, Some("-1"), C::None),
+    d("request.timeout.ms", T::Int, Some("30000"), C::None),
     // Socket server
-    d("listeners", String, None, None),
-    d("advertised.listeners", String, None, None),
-    d("listener.security.protocol.map", String, Some("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"), None),
-    d("control.plane.listener.name", String, None, None),
-    d("host.name", String, Some(""), None),
-    d("port", Int, Some("9092"), None),
-    d("advertised.host.name", String, None, None),
-    d("advertised.port", Int, None, None),
-    d("socket.send.buffer.bytes", Int, Some("102400"), None),
-    d("socket.receive.buffer.bytes", Int, Some("102400"), None),
-    d("socket.request.max.bytes", Int, Some("104857600"), AtLeast(1)),
-    d("max.connections.per.ip", Int, Some(INT_MAX), AtLeast(0)),
-    d("max.connections", Int, Some(INT_MAX), AtLeast(0)),
-    d("connections.max.idle.ms", Long, Some("600000"), None),
+    d("listeners", T::String, None, C::None),
+    d("advertised.listeners", T::String, None, C::None),
+    d("listener.security.protocol.map", T::String, Some("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"), C::None),
+    d("control.plane.listener.name", T::String, None, C::None),
+    d("host.name", T::String, Some(""), C::None),
+    d("port", T::Int, Some("9092"), C::None),
+    d("advertised.host.name", T::String, None, C::None),
+    d("advertised.port", T::Int, None, C::None),
+    d("socket.send.buffer.bytes", T::Int, Some("102400"), C::None),
+    d("socket.receive.buffer.bytes", T::Int, Some("102400"), C::None),
+    d("socket.request.max.bytes", T::Int, Some("104857600"), C::AtLeast(1)),
+    d("max.connections.per.ip", T::Int, Some(INT_MAX), C::AtLeast(0)),
+    d("max.connections", T::Int, Some(INT_MAX), C::AtLeast(0)),
+    d("connections.max.idle.ms", T::Long, Some("600000"), C::None),
     // Logs
-    d("log.dir", String, Some("/tmp/kafka-logs"), None),
-    d("log.dirs", String, None, None),
-    d("num.partitions", Int, Some("1"), AtLeast(1)),
-    d("log.segment.bytes", Int, Some("1073741824"), AtLeast(14)),
-    d("log.roll.ms", Long, None, None),
-    d("log.roll.hours", Int, Some("168"), AtLeast(1)),
-    d("log.roll.jitter.ms", Long, None, None),
-    d("log.roll.jitter.hours", Int, Some("0"), AtLeast(0)),
-    d("log.retention.ms", Long, None, None),
-    d("log.retention.minutes", Int, None, None),
-    d("log.retention.hours", Int, Some("168"), None),
-    d("log.retention.bytes", Long, Some("-1"), None),
-    d("log.retention.check.interval.ms", Long, Some("300000"), AtLeast(1)),
-    d("log.cleanup.policy", List, Some("delete"), ListOf(&["compact", "delete"])),
-    d("log.cleaner.enable", Boolean, Some("true"), None),
-    d("log.cleaner.threads", Int, Some("1"), AtLeast(0)),
-    d("log.cleaner.io.max.bytes.per.second", Double, Some("1.7976931348623157E308"), None),
-    d("log.cleaner.dedupe.buffer.size", Long, Some("134217728"), None),
-    d("log.cleaner.io.buffer.size", Int, Some("524288"), AtLeast(0)),
-    d("log.cleaner.io.buffer.load.factor", Double, Some("0.9"), None),
-    d("log.cleaner.backoff.ms", Long, Some("15000"), AtLeast(0)),
-    d("log.cleaner.min.cleanable.ratio", Double, Some("0.5"), BetweenF(0.0, 1.0)),
-    d("log.cleaner.delete.retention.ms", Long, Some("86400000"), AtLeast(0)),
-    d("log.cleaner.min.compaction.lag.ms", Long, Some("0"), AtLeast(0)),
-    d("log.cleaner.max.compaction.lag.ms", Long, Some(LONG_MAX), AtLeast(1)),
-    d("log.index.size.max.bytes", Int, Some("10485760"), AtLeast(4)),
-    d("log.index.interval.bytes", Int, Some("4096"), AtLeast(0)),
-    d("log.flush.interval.messages", Long, Some(LONG_MAX), AtLeast(1)),
-    d("log.segment.delete.delay.ms", Long, Some("60000"), AtLeast(0)),
-    d("log.flush.scheduler.interval.ms", Long, Some(LONG_MAX), None),
-    d("log.flush.interval.ms", Long, None, None),
-    d("log.flush.offset.checkpoint.interval.ms", Int, Some("60000"), AtLeast(0)),
-    d("log.flush.start.offset.checkpoint.interval.ms", Int, Some("60000"), AtLeast(0)),
-    d("log.preallocate", Boolean, Some("false"), None),
-    d("num.recovery.threads.per.data.dir", Int, Some("1"), AtLeast(1)),
-    d("auto.create.topics.enable", Boolean, Some("true"), None),
-    d("min.insync.replicas", Int, Some("1"), AtLeast(1)),
-    d("log.message.format.version", String, Some("2.8-IV1"), None),
-    d("log.message.timestamp.type", String, Some("CreateTime"), OneOf(&["CreateTime", "LogAppendTime"])),
-    d("log.message.timestamp.difference.max.ms", Long, Some(LONG_MAX), AtLeast(0)),
-    d("log.message.downconversion.enable", Boolean, Some("true"), None),
-    d("compression.type", String, Some("producer"), OneOf(COMPRESSION)),
+    d("log.dir", T::String, Some("/tmp/kafka-logs"), C::None),
+    d("log.dirs", T::String, None, C::None),
+    d("num.partitions", T::Int, Some("1"), C::AtLeast(1)),
+    d("log.segment.bytes", T::Int, Some("1073741824"), C::AtLeast(14)),
+    d("log.roll.ms", T::Long, None, C::None),
+    d("log.roll.hours", T::Int, Some("168"), C::AtLeast(1)),
+    d("log.roll.jitter.ms", T::Long, None, C::None),
+    d("log.roll.jitter.hours", T::Int, Some("0"), C::AtLeast(0)),
+    d("log.retention.ms", T::Long, None, C::None),
+    d("log.retention.minutes", T::Int, None, C::None),
+    d("log.retention.hours", T::Int, Some("168"), C::None),
+    d("log.retention.bytes", T::Long, Some("-1"), C::None),
+    d("log.retention.check.interval.ms", T::Long, Some("300000"), C::AtLeast(1)),
+    d("log.cleanup.policy", T::List, Some("delete"), C::ListOf(&["compact", "delete"])),
+    d("log.cleaner.enable", T::Boolean, Some("true"), C::None),
+    d("log.cleaner.threads", T::Int, Some("1"), C::AtLeast(0)),
+    d("log.cleaner.io.max.bytes.per.second", T::Double, Some("1.7976931348623157E308"), C::None),
+    d("log.cleaner.dedupe.buffer.size", T::Long, Some("134217728"), C::None),
+    d("log.cleaner.io.buffer.size", T::Int, Some("524288"), C::AtLeast(0)),
+    d("log.cleaner.io.buffer.load.factor", T::Double, Some("0.9"), C::None),
+    d("log.cleaner.backoff.ms", T::Long, Some("15000"), C::AtLeast(0)),
+    d("log.cleaner.min.cleanable.ratio", T::Double, Some("0.5"), C::BetweenF(0.0, 1.0)),
+    d("log.cleaner.delete.retention.ms", T::Long, Some("86400000"), C::AtLeast(0)),
+    d("log.cleaner.min.compaction.lag.ms", T::Long, Some("0"), C::AtLeast(0)),
+    d("log.cleaner.max.compaction.lag.ms", T::Long, Some(LONG_MAX), C::AtLeast(1)),
+    d("log.index.size.max.bytes", T::Int, Some("10485760"), C::AtLeast(4)),
+    d("log.index.interval.bytes", T::Int, Some("4096"), C::AtLeast(0)),
+    d("log.flush.interval.messages", T::Long, Some(LONG_MAX), C::AtLeast(1)),
+    d("log.segment.delete.delay.ms", T::Long, Some("60000"), C::AtLeast(0)),
+    d("log.flush.scheduler.interval.ms", T::Long, Some(LONG_MAX), C::None),
+    d("log.flush.interval.ms", T::Long, None, C::None),
+    d("log.flush.offset.checkpoint.interval.ms", T::Int, Some("60000"), C::AtLeast(0)),
+    d("log.flush.start.offset.checkpoint.interval.ms", T::Int, Some("60000"), C::AtLeast(0)),
+    d("log.preallocate", T::Boolean, Some("false"), C::None),
+    d("num.recovery.threads.per.data.dir", T::Int, Some("1"), C::AtLeast(1)),
+    d("auto.create.topics.enable", T::Boolean, Some("true"), C::None),
+    d("min.insync.replicas", T::Int, Some("1"), C::AtLeast(1)),
+    d("log.message.format.version", T::String, Some("2.8-IV1"), C::None),
+    d("log.message.timestamp.type", T::String, Some("CreateTime"), C::OneOf(&["CreateTime", "LogAppendTime"])),
+    d("log.message.timestamp.difference.max.ms", T::Long, Some(LONG_MAX), C::AtLeast(0)),
+    d("log.message.downconversion.enable", T::Boolean, Some("true"), C::None),
+    d("compression.type", T::String, Some("producer"), C::OneOf(COMPRESSION)),
     // Replication
-    d("controller.socket.timeout.ms", Int, Some("30000"), None),
-    d("default.replication.factor", Int, Some("1"), None),
-    d("replica.lag.time.max.ms", Long, Some("30000"), None),
-    d("replica.socket.timeout.ms", Int, Some("30000"), None),
-    d("replica.socket.receive.buffer.bytes", Int, Some("65536"), None),
-    d("replica.fetch.max.bytes", Int, Some("1048576"), AtLeast(0)),
-    d("replica.fetch.wait.max.ms", Int, Some("500"), None),
-    d("replica.fetch.backoff.ms", Int, Some("1000"), AtLeast(0)),
-    d("replica.fetch.min.bytes", Int, Some("1"), None),
-    d("replica.fetch.response.max.bytes", Int, Some("10485760"), AtLeast(0)),
-    d("num.replica.fetchers", Int, Some("1"), None),
-    d("replica.high.watermark.checkpoint.interval.ms", Long, Some("5000"), None),
-    d("fetch.purgatory.purge.interval.requests", Int, Some("1000"), None),
-    d("producer.purgatory.purge.interval.requests", Int, Some("1000"), None),
-    d("delete.records.purgatory.purge.interval.requests", Int, Some("1"), None),
-    d("auto.leader.rebalance.enable", Boolean, Some("true"), None),
-    d("leader.imbalance.per.broker.percentage", Int, Some("10"), None),
-    d("leader.imbalance.check.interval.seconds", Long, Some("300"), AtLeast(1)),
-    d("unclean.leader.election.enable", Boolean, Some("false"), None),
-    d("security.inter.broker.protocol", String, None, None),
-    d("inter.broker.listener.name", String, None, None),
-    d("inter.broker.protocol.version", String, Some("2.8-IV1"), None),
+    d("controller.socket.timeout.ms", T::Int, Some("30000"), C::None),
+    d("default.replication.factor", T::Int, Some("1"), C::None),
+    d("replica.lag.time.max.ms", T::Long, Some("30000"), C::None),
+    d("replica.socket.timeout.ms", T::Int, Some("30000"), C::None),
+    d("replica.socket.receive.buffer.bytes", T::Int, Some("65536"), C::None),
+    d("replica.fetch.max.bytes", T::Int, Some("1048576"), C::AtLeast(0)),
+    d("replica.fetch.wait.max.ms", T::Int, Some("500"), C::None),
+    d("replica.fetch.backoff.ms", T::Int, Some("1000"), C::AtLeast(0)),
+    d("replica.fetch.min.bytes", T::Int, Some("1"), C::None),
+    d("replica.fetch.response.max.bytes", T::Int, Some("10485760"), C::AtLeast(0)),
+    d("num.replica.fetchers", T::Int, Some("1"), C::None),
+    d("replica.high.watermark.checkpoint.interval.ms", T::Long, Some("5000"), C::None),
+    d("fetch.purgatory.purge.interval.requests", T::Int, Some("1000"), C::None),
+    d("producer.purgatory.purge.interval.requests", T::Int, Some("1000"), C::None),
+    d("delete.records.purgatory.purge.interval.requests", T::Int, Some("1"), C::None),
+    d("auto.leader.rebalance.enable", T::Boolean, Some("true"), C::None),
+    d("leader.imbalance.per.broker.percentage", T::Int, Some("10"), C::None),
+    d("leader.imbalance.check.interval.seconds", T::Long, Some("300"), C::AtLeast(1)),
+    d("unclean.leader.election.enable", T::Boolean, Some("false"), C::None),
+    d("security.inter.broker.protocol", T::String, None, C::None),
+    d("inter.broker.listener.name", T::String, None, C::None),
+    d("inter.broker.protocol.version", T::String, Some("2.8-IV1"), C::None),
     // Controlled shutdown
-    d("controlled.shutdown.max.retries", Int, Some("3"), None),
-    d("controlled.shutdown.retry.backoff.ms", Long, Some("5000"), None),
-    d("controlled.shutdown.enable", Boolean, Some("true"), None),
+    d("controlled.shutdown.max.retries", T::Int, Some("3"), C::None),
+    d("controlled.shutdown.retry.backoff.ms", T::Long, Some("5000"), C::None),
+    d("controlled.shutdown.enable", T::Boolean, Some("true"), C::None),
     // Group coordinator
-    d("group.min.session.timeout.ms", Int, Some("6000"), None),
-    d("group.max.session.timeout.ms", Int, Some("1800000"), None),
-    d("group.initial.rebalance.delay.ms", Int, Some("3000"), None),
-    d("group.max.size", Int, Some(INT_MAX), AtLeast(1)),
+    d("group.min.session.timeout.ms", T::Int, Some("6000"), C::None),
+    d("group.max.session.timeout.ms", T::Int, Some("1800000"), C::None),
+    d("group.initial.rebalance.delay.ms", T::Int, Some("3000"), C::None),
+    d("group.max.size", T::Int, Some(INT_MAX), C::AtLeast(1)),
     // Offsets
-    d("offset.metadata.max.bytes", Int, Some("4096"), None),
-    d("offsets.load.buffer.size", Int, Some("5242880"), AtLeast(1)),
-    d("offsets.topic.replication.factor", Short, Some("3"), AtLeast(1)),
-    d("offsets.topic.num.partitions", Int, Some("50"), AtLeast(1)),
-    d("offsets.topic.segment.bytes", Int, Some("104857600"), AtLeast(1)),
-    d("offsets.topic.compression.codec", Int, Some("0"), None),
-    d("offsets.retention.minutes", Int, Some("10080"), AtLeast(1)),
-    d("offsets.retention.check.interval.ms", Long, Some("600000"), AtLeast(1)),
-    d("offsets.commit.timeout.ms", Int, Some("5000"), AtLeast(1)),
-    d("offsets.commit.required.acks", Short, Some("-1"), None),
+    d("offset.metadata.max.bytes", T::Int, Some("4096"), C::None),
+    d("offsets.load.buffer.size", T::Int, Some("5242880"), C::AtLeast(1)),
+    d("offsets.topic.replication.factor", T::Short, Some("3"), C::AtLeast(1)),
+    d("offsets.topic.num.partitions", T::Int, Some("50"), C::AtLeast(1)),
+    d("offsets.topic.segment.bytes", T::Int, Some("104857600"), C::AtLeast(1)),
+    d("offsets.topic.compression.codec", T::Int, Some("0"), C::None),
+    d("offsets.retention.minutes", T::Int, Some("10080"), C::AtLeast(1)),
+    d("offsets.retention.check.interval.ms", T::Long, Some("600000"), C::AtLeast(1)),
+    d("offsets.commit.timeout.ms", T::Int, Some("5000"), C::AtLeast(1)),
+    d("offsets.commit.required.acks", T::Short, Some("-1"), C::None),
     // Transactions
-    d("transactional.id.expiration.ms", Int, Some("604800000"), AtLeast(1)),
-    d("transaction.max.timeout.ms", Int, Some("900000"), AtLeast(1)),
-    d("transaction.state.log.load.buffer.size", Int, Some("5242880"), AtLeast(1)),
-    d("transaction.state.log.replication.factor", Short, Some("3"), AtLeast(1)),
-    d("transaction.state.log.num.partitions", Int, Some("50"), AtLeast(1)),
-    d("transaction.state.log.segment.bytes", Int, Some("104857600"), AtLeast(1)),
-    d("transaction.state.log.min.isr", Int, Some("2"), AtLeast(1)),
-    d("transaction.abort.timed.out.transaction.cleanup.interval.ms", Int, Some("10000"), AtLeast(1)),
-    d("transaction.remove.expired.transaction.cleanup.interval.ms", Int, Some("3600000"), AtLeast(1)),
+    d("transactional.id.expiration.ms", T::Int, Some("604800000"), C::AtLeast(1)),
+    d("transaction.max.timeout.ms", T::Int, Some("900000"), C::AtLeast(1)),
+    d("transaction.state.log.load.buffer.size", T::Int, Some("5242880"), C::AtLeast(1)),
+    d("transaction.state.log.replication.factor", T::Short, Some("3"), C::AtLeast(1)),
+    d("transaction.state.log.num.partitions", T::Int, Some("50"), C::AtLeast(1)),
+    d("transaction.state.log.segment.bytes", T::Int, Some("104857600"), C::AtLeast(1)),
+    d("transaction.state.log.min.isr", T::Int, Some("2"), C::AtLeast(1)),
+    d("transaction.abort.timed.out.transaction.cleanup.interval.ms", T::Int, Some("10000"), C::AtLeast(1)),
+    d("transaction.remove.expired.transaction.cleanup.interval.ms", T::Int, Some("3600000"), C::AtLeast(1)),
     // Fetch sessions, misc
-    d("max.incremental.fetch.session.cache.slots", Int, Some("1000"), AtLeast(0)),
-    d("fetch.max.bytes", Int, Some("57671680"), AtLeast(1024)),
-    d("delete.topic.enable", Boolean, Some("true"), None),
+    d("max.incremental.fetch.session.cache.slots", T::Int, Some("1000"), C::AtLeast(0)),
+    d("fetch.max.bytes", T::Int, Some("57671680"), C::AtLeast(1024)),
+    d("delete.topic.enable", T::Boolean, Some("true"), C::None),
 ];
 
 /// The definition of `name`, if known.
@@ -229,26 +229,26 @@ pub fn validate(def: &ConfigDef, raw: &str) -> Result<String, ConfigError> {
     let v = raw.trim();
     let not_a = || ConfigError::invalid(def.name, raw, &format!("Not a number of type {}", def.ty.name()));
     let num: Option<i64> = match def.ty {
-        Int => Some(v.parse::<i32>().map_err(|_| not_a())? as i64),
-        Short => Some(v.parse::<i16>().map_err(|_| not_a())? as i64),
-        Long => Some(v.parse::<i64>().map_err(|_| not_a())?),
+        T::Int => Some(v.parse::<i32>().map_err(|_| not_a())? as i64),
+        T::Short => Some(v.parse::<i16>().map_err(|_| not_a())? as i64),
+        T::Long => Some(v.parse::<i64>().map_err(|_| not_a())?),
         _ => Option::None,
     };
     let float: Option<f64> = match def.ty {
-        Double => Some(v.parse::<f64>().map_err(|_| not_a())?),
+        T::Double => Some(v.parse::<f64>().map_err(|_| not_a())?),
         _ => Option::None,
     };
-    if def.ty == Boolean && !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
+    if def.ty == T::Boolean && !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
         return Err(ConfigError::invalid(def.name, raw, "Expected value to be either true or false"));
     }
     match def.check {
         Check::None => {}
-        AtLeast(min) => {
+        C::AtLeast(min) => {
             if num.is_some_and(|n| n < min) {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be at least {min}")));
             }
         }
-        Between(min, max) => {
+        C::Between(min, max) => {
             if num.is_some_and(|n| n < min) {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be at least {min}")));
             }
@@ -256,12 +256,12 @@ pub fn validate(def: &ConfigDef, raw: &str) -> Result<String, ConfigError> {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be no more than {max}")));
             }
         }
-        AtLeastF(min) => {
+        C::AtLeastF(min) => {
             if float.is_some_and(|n| n < min) {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be at least {min}")));
             }
         }
-        BetweenF(min, max) => {
+        C::BetweenF(min, max) => {
             if float.is_some_and(|n| n < min) {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be at least {min:?}")));
             }
@@ -269,7 +269,7 @@ pub fn validate(def: &ConfigDef, raw: &str) -> Result<String, ConfigError> {
                 return Err(ConfigError::invalid(def.name, raw, &format!("Value must be no more than {max:?}")));
             }
         }
-        OneOf(allowed) => {
+        C::OneOf(allowed) => {
             let ok = if def.name == "compression.type" {
                 allowed.contains(&v.to_ascii_lowercase().as_str())
             } else {
@@ -279,7 +279,7 @@ pub fn validate(def: &ConfigDef, raw: &str) -> Result<String, ConfigError> {
                 return Err(ConfigError::invalid(def.name, raw, &format!("String must be one of: {}", allowed.join(", "))));
             }
         }
-        ListOf(allowed) => {
+        C::ListOf(allowed) => {
             for item in v.split(',').map(str::trim) {
                 if !allowed.contains(&item) {
                     return Err(ConfigError::invalid(
@@ -330,12 +330,12 @@ pub fn topic_config_synonyms(topic_key: &str) -> &'static [&'static str] {
 pub fn topic_config_type(topic_key: &str) -> ConfigType {
     match topic_key {
         "segment.bytes" | "segment.index.bytes" | "max.message.bytes" | "index.interval.bytes"
-        | "min.insync.replicas" => Int,
-        "min.cleanable.dirty.ratio" => Double,
-        "cleanup.policy" | "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => List,
-        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => Boolean,
-        "compression.type" | "message.format.version" | "message.timestamp.type" => String,
-        _ => Long,
+        | "min.insync.replicas" => T::Int,
+        "min.cleanable.dirty.ratio" => T::Double,
+        "cleanup.policy" | "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => T::List,
+        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => T::Boolean,
+        "compression.type" | "message.format.version" | "message.timestamp.type" => T::String,
+        _ => T::Long,
     }
 }
 

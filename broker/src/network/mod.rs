@@ -214,6 +214,14 @@ impl Connection {
                     break;
                 }
             };
+            tracing::trace!(
+                "Request api key {} v{} correlation id {} from {} (client id {:?})",
+                header.api_key,
+                header.api_version,
+                header.correlation_id,
+                self.peer,
+                header.client_id
+            );
             let ctx = RequestContext { header, listener: self.listener.to_string(), client_host: self.peer.ip().to_string() };
             let response = self.apis.handle(&ctx, body).await;
             let close = matches!(response, Response::Close);
