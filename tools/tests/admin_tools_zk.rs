@@ -1,0 +1,372 @@
+//! End-to-end test of the `kafka-topics` and `kafka-configs` binaries against a real Apache
+//! ZooKeeper (Debian's package, started here on a free port with a throw-away data dir).
+//! Checks the exact console output and the raw znode JSON the tools write.
+//! Skipped, with the reason printed, when java or ZooKeeper is not installed.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zk_schema::model::PartitionStateZNode;
+use zk_schema::KafkaZkClient;
+
+const JARS: &str = "/usr/share/java";
+
+/// A ZooKeeper server process, killed (and its data dir removed) when dropped.
+struct ZooKeeper {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Drop for ZooKeeper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Start ZooKeeper, or explain why it cannot be started here.
+fn start_zookeeper() -> Result<ZooKeeper, String> {
+    let zk_jar = Path::new(JARS).join("zookeeper.jar");
+    if !zk_jar.exists() {
+        return Err(format!("{} not found (apt-get install zookeeper)", zk_jar.display()));
+    }
+    if Command::new("java").arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        return Err("java is not installed".into());
+    }
+    let classpath: Vec<String> =
+        ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
+            .iter()
+            .map(|j| Path::new(JARS).join(j))
+            .filter(|p| p.exists())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("kafka-admin-tools-zk-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
+    let port = free_port();
+    let cfg = dir.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n",
+            dir.join("data").display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("zookeeper.out")).map_err(|e| e.to_string())?;
+    let child = Command::new("java")
+        .arg("-cp")
+        .arg(classpath.join(":"))
+        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start java: {e}"))?;
+    let mut zk = ZooKeeper { child, dir, port };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = zk.child.try_wait() {
+            let mut out = String::new();
+            let _ = std::fs::File::open(zk.dir.join("zookeeper.out")).and_then(|mut f| f.read_to_string(&mut out));
+            return Err(format!("ZooKeeper exited with {status}: {out}"));
+        }
+        if Instant::now() > deadline {
+            return Err("ZooKeeper did not listen within 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let it finish starting its session tracker.
+    std::thread::sleep(Duration::from_millis(300));
+    zk.port = port;
+    Ok(zk)
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(bin: &str, args: &[&str]) -> Outcome {
+    let out = Command::new(bin).args(args).output().expect("run tool");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const TOPICS: &str = env!("CARGO_BIN_EXE_kafka-topics");
+const CONFIGS: &str = env!("CARGO_BIN_EXE_kafka-configs");
+const ZK_WARNING: &str = "Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\nUse --bootstrap-server instead to specify a broker to connect to.\n";
+
+fn topics(zk: &str, args: &[&str]) -> Outcome {
+    let mut all = vec!["--zookeeper", zk];
+    all.extend_from_slice(args);
+    run(TOPICS, &all)
+}
+
+fn configs(zk: &str, args: &[&str]) -> Outcome {
+    let mut all = vec!["--zookeeper", zk];
+    all.extend_from_slice(args);
+    run(CONFIGS, &all)
+}
+
+fn ok(o: &Outcome, expected_stdout: &str) {
+    assert_eq!(o.code, 0, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
+    assert_eq!(o.stdout, expected_stdout, "stderr: {}", o.stderr);
+}
+
+fn topic_error(o: &Outcome, message: &str) {
+    let line = format!("Error while executing topic command : {message}\n");
+    assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
+    assert!(o.stdout.ends_with(&line), "stdout: {:?}", o.stdout);
+    assert!(o.stderr.contains(&line), "stderr: {:?}", o.stderr);
+}
+
+/// Raw znode reads and the fake broker registration, through a tokio runtime.
+struct Zk {
+    rt: tokio::runtime::Runtime,
+    client: KafkaZkClient,
+}
+
+impl Zk {
+    fn connect(connect: &str) -> Zk {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = rt
+            .block_on(KafkaZkClient::connect(connect, Duration::from_secs(10), Duration::from_secs(10)))
+            .expect("connect to ZooKeeper");
+        Zk { rt, client }
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        self.rt
+            .block_on(self.client.get_data(path))
+            .expect("get_data")
+            .map(|(d, _)| String::from_utf8_lossy(&d).into_owned())
+    }
+
+    fn create(&self, path: &str, data: &str) {
+        self.rt.block_on(self.client.create_recursive(path, data.as_bytes())).expect("create");
+    }
+
+    fn children(&self, path: &str) -> Vec<String> {
+        let mut c = self.rt.block_on(self.client.get_children(path)).expect("children");
+        c.sort();
+        c
+    }
+}
+
+#[test]
+fn topics_and_configs_against_real_zookeeper() {
+    let server = match start_zookeeper() {
+        Ok(s) => s,
+        Err(reason) => {
+            eprintln!("skipping the ZooKeeper test: {reason}");
+            return;
+        }
+    };
+    let zk_connect = format!("127.0.0.1:{}", server.port);
+    let zk = zk_connect.as_str();
+    let raw = Zk::connect(zk);
+    raw.create(
+        "/brokers/ids/1",
+        r#"{"features":{},"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://localhost:9092"],"jmx_port":-1,"host":"localhost","timestamp":"1623456789012","port":9092,"version":5}"#,
+    );
+
+    // --- create ---
+    ok(
+        &topics(zk, &["--create", "--topic", "NEWS", "--partitions", "2", "--replication-factor", "1", "--config", "retention.ms=1000"]),
+        "Created topic NEWS.\n",
+    );
+    let node = raw.get("/brokers/topics/NEWS").expect("topic node");
+    let shape = regex::Regex::new(
+        r#"^\{"version":3,"partitions":\{"0":\[1\],"1":\[1\]\},"adding_replicas":\{\},"removing_replicas":\{\},"topic_id":"([A-Za-z0-9_-]{22})"\}$"#,
+    )
+    .unwrap();
+    let topic_id = shape.captures(&node).unwrap_or_else(|| panic!("unexpected topic node {node}"))[1].to_string();
+    assert_eq!(raw.get("/config/topics/NEWS").as_deref(), Some(r#"{"version":1,"config":{"retention.ms":"1000"}}"#));
+    assert!(raw.children("/config/changes").is_empty(), "creating a topic sends no config notification");
+
+    topic_error(
+        &topics(zk, &["--create", "--topic", "NEWS", "--partitions", "1", "--replication-factor", "1"]),
+        "Topic 'NEWS' already exists.",
+    );
+    ok(&topics(zk, &["--create", "--topic", "NEWS", "--partitions", "1", "--replication-factor", "1", "--if-not-exists"]), "");
+    topic_error(
+        &topics(zk, &["--create", "--topic", "BIG", "--partitions", "1", "--replication-factor", "3"]),
+        "Replication factor: 3 larger than available brokers: 1.",
+    );
+    topic_error(
+        &topics(zk, &["--create", "--topic", "BAD", "--partitions", "1", "--replication-factor", "1", "--config", "retention.mss=5"]),
+        "Unknown topic config name: retention.mss",
+    );
+    let bad_value = topics(zk, &["--create", "--topic", "BAD", "--partitions", "1", "--replication-factor", "1", "--config", "segment.bytes=abc"]);
+    assert_eq!(bad_value.code, 1);
+    assert!(bad_value.stdout.contains("segment.bytes"), "{}", bad_value.stdout);
+    assert!(raw.get("/brokers/topics/BAD").is_none());
+    let collision = "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both.\n";
+    ok(&topics(zk, &["--create", "--topic", "a.b_c", "--replica-assignment", "1,1"]), &format!("{collision}Created topic a.b_c.\n"));
+    assert_eq!(raw.get("/config/topics/a.b_c").as_deref(), Some(r#"{"version":1,"config":{}}"#));
+    topic_error(
+        &topics(zk, &["--create", "--topic", "a_b.c", "--replica-assignment", "1"]),
+        "Topic 'a_b.c' collides with existing topics: a.b_c",
+    );
+    ok(
+        &topics(zk, &["--create", "--topic", "__consumer_offsets", "--replica-assignment", "1"]),
+        &format!("{collision}Created topic __consumer_offsets.\n"),
+    );
+
+    // --- list ---
+    ok(&topics(zk, &["--list"]), "NEWS\n__consumer_offsets\na.b_c\n");
+    ok(&topics(zk, &["--list", "--exclude-internal"]), "NEWS\na.b_c\n");
+    ok(&topics(zk, &["--list", "--topic", "a\\.b.c"]), "a.b_c\n");
+
+    // --- describe ---
+    let state = PartitionStateZNode::new(1, 0, vec![1], 1).encode();
+    raw.create("/brokers/topics/NEWS/partitions/0/state", std::str::from_utf8(&state).unwrap());
+    let header = format!("Topic: NEWS\tTopicId: {topic_id}\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=1000\n");
+    let p0 = "\tTopic: NEWS\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n";
+    let p1 = "\tTopic: NEWS\tPartition: 1\tLeader: none\tReplicas: 1\tIsr: \n";
+    ok(&topics(zk, &["--describe", "--topic", "NEWS"]), &format!("{header}{p0}{p1}"));
+    ok(&topics(zk, &["--describe", "--topic", "NEWS", "--unavailable-partitions"]), p1);
+    ok(&topics(zk, &["--describe", "--under-replicated-partitions", "--exclude-internal", "--topic", "NEWS"]), p1);
+    ok(&topics(zk, &["--describe", "--topics-with-overrides"]), &header);
+    topic_error(&topics(zk, &["--describe", "--topic", "nosuch"]), "Topic 'nosuch' does not exist as expected");
+    ok(&topics(zk, &["--describe", "--topic", "nosuch", "--if-exists"]), "");
+
+    // --- alter: configs ---
+    let deprecation = "WARNING: Altering topic configuration from this script has been deprecated and may be removed in future releases.\n         Going forward, please use kafka-configs.sh for this functionality\n";
+    ok(
+        &topics(zk, &["--alter", "--topic", "NEWS", "--config", "cleanup.policy=compact"]),
+        &format!("{deprecation}Updated config for topic NEWS.\n"),
+    );
+    assert_eq!(
+        raw.get("/config/topics/NEWS").as_deref(),
+        Some(r#"{"version":1,"config":{"cleanup.policy":"compact","retention.ms":"1000"}}"#)
+    );
+    assert_eq!(
+        raw.get("/config/changes/config_change_0000000000").as_deref(),
+        Some(r#"{"version":2,"entity_path":"topics/NEWS"}"#)
+    );
+    ok(
+        &topics(zk, &["--alter", "--topic", "NEWS", "--deleteConfig", "retention.ms"]),
+        &format!("{deprecation}Updated config for topic NEWS.\n"),
+    );
+    assert_eq!(raw.get("/config/topics/NEWS").as_deref(), Some(r#"{"version":1,"config":{"cleanup.policy":"compact"}}"#));
+    assert_eq!(
+        raw.get("/config/changes/config_change_0000000001").as_deref(),
+        Some(r#"{"version":2,"entity_path":"topics/NEWS"}"#)
+    );
+    topic_error(
+        &topics(zk, &["--alter", "--topic", "NEWS", "--config", "min.insync.replicas=0"]),
+        "Invalid value 0 for configuration min.insync.replicas: Value must be at least 1",
+    );
+    topic_error(&topics(zk, &["--alter", "--topic", "nosuch", "--config", "retention.ms=1"]), "Topic 'nosuch' does not exist as expected");
+
+    // --- alter: partitions ---
+    ok(
+        &topics(zk, &["--alter", "--topic", "NEWS", "--partitions", "3"]),
+        "WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering of the messages will be affected\nAdding partitions succeeded!\n",
+    );
+    assert_eq!(
+        raw.get("/brokers/topics/NEWS").unwrap(),
+        format!(r#"{{"version":3,"partitions":{{"0":[1],"1":[1],"2":[1]}},"adding_replicas":{{}},"removing_replicas":{{}},"topic_id":"{topic_id}"}}"#)
+    );
+    topic_error(
+        &topics(zk, &["--alter", "--topic", "NEWS", "--partitions", "2"]),
+        "The number of partitions for a topic can only be increased. Topic NEWS currently has 3 partitions, 2 would not be an increase.",
+    );
+    topic_error(
+        &topics(zk, &["--alter", "--topic", "__consumer_offsets", "--partitions", "5"]),
+        "The number of partitions for the internal topic __consumer_offsets cannot be changed.",
+    );
+
+    // --- kafka-configs ---
+    ok(&configs(zk, &["--entity-type", "topics", "--entity-name", "NEWS", "--describe"]), &format!("{ZK_WARNING}Configs for topic 'NEWS' are cleanup.policy=compact\n"));
+    ok(
+        &configs(zk, &["--entity-type", "topics", "--entity-name", "NEWS", "--alter", "--add-config", "retention.ms=5,leader.replication.throttled.replicas=[0:1,1:1]"]),
+        &format!("{ZK_WARNING}Completed updating config for entity: topic 'NEWS'.\n"),
+    );
+    assert_eq!(
+        raw.get("/config/topics/NEWS").as_deref(),
+        Some(r#"{"version":1,"config":{"cleanup.policy":"compact","leader.replication.throttled.replicas":"0:1,1:1","retention.ms":"5"}}"#)
+    );
+    assert_eq!(
+        raw.get("/config/changes/config_change_0000000002").as_deref(),
+        Some(r#"{"version":2,"entity_path":"topics/NEWS"}"#)
+    );
+    ok(
+        &configs(zk, &["--topic", "NEWS", "--alter", "--delete-config", "leader.replication.throttled.replicas,cleanup.policy"]),
+        &format!("{ZK_WARNING}Completed updating config for entity: topic 'NEWS'.\n"),
+    );
+    ok(&configs(zk, &["--describe", "--entity-type", "topics"]), &format!(
+        "{ZK_WARNING}Configs for topic 'NEWS' are retention.ms=5\nConfigs for topic '__consumer_offsets' are \nConfigs for topic 'a.b_c' are \n"
+    ));
+    let absent = configs(zk, &["--topic", "NEWS", "--alter", "--delete-config", "nope"]);
+    assert_eq!((absent.code, absent.stderr.as_str()), (1, "Invalid config(s): nope\n"));
+    let invalid = configs(zk, &["--topic", "NEWS", "--alter", "--add-config", "retention.ms=soon"]);
+    assert_eq!(invalid.code, 1);
+    assert!(invalid.stderr.contains("Invalid value soon for configuration retention.ms"), "{}", invalid.stderr);
+    ok(
+        &configs(zk, &["--entity-type", "clients", "--entity-default", "--alter", "--add-config", "producer_byte_rate=1024"]),
+        &format!("{ZK_WARNING}Completed updating config for entity: default client-id.\n"),
+    );
+    assert_eq!(raw.get("/config/clients/<default>").as_deref(), Some(r#"{"version":1,"config":{"producer_byte_rate":"1024"}}"#));
+    assert_eq!(
+        raw.get("/config/changes/config_change_0000000004").as_deref(),
+        Some(r#"{"version":2,"entity_path":"clients/<default>"}"#)
+    );
+
+    // --- delete ---
+    ok(
+        &topics(zk, &["--delete", "--topic", "NEWS"]),
+        "Topic NEWS is marked for deletion.\nNote: This will have no impact if delete.topic.enable is not set to true.\n",
+    );
+    assert_eq!(raw.children("/admin/delete_topics"), vec!["NEWS"]);
+    ok(&topics(zk, &["--delete", "--topic", "NEWS"]), "Topic NEWS is already marked for deletion.\n");
+    ok(&topics(zk, &["--list"]), "NEWS - marked for deletion\n__consumer_offsets\na.b_c\n");
+    let described = topics(zk, &["--describe", "--topic", "NEWS"]);
+    assert!(described.stdout.lines().all(|l| l.ends_with("\tMarkedForDeletion: true")), "{}", described.stdout);
+    topic_error(
+        &topics(zk, &["--delete", "--topic", "__consumer_offsets"]),
+        "Topic __consumer_offsets is a kafka internal topic and is not allowed to be marked for deletion.",
+    );
+    topic_error(&topics(zk, &["--delete", "--topic", "gone"]), "Topic 'gone' does not exist as expected");
+    ok(&topics(zk, &["--delete", "--topic", "gone", "--if-exists"]), "");
+
+    // --- chroot ---
+    let chrooted = format!("{zk}/kafka-chroot");
+    ok(&run(TOPICS, &["--zookeeper", &chrooted, "--create", "--topic", "C", "--replica-assignment", "1"]), "Created topic C.\n");
+    assert!(raw.get("/kafka-chroot/brokers/topics/C").is_some());
+    ok(&run(TOPICS, &["--zookeeper", &chrooted, "--list"]), "C\n");
+
+    // --- argument errors: usage on stderr, exit 1 ---
+    let no_action = topics(zk, &["--topic", "NEWS"]);
+    assert_eq!(no_action.code, 1);
+    assert!(no_action.stderr.starts_with("Command must include exactly one action"), "{}", no_action.stderr);
+    assert!(no_action.stderr.contains("--replication-factor <replication factor>"));
+    let unknown = topics(zk, &["--list", "--bogus"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.starts_with("bogus is not a recognized option\n"), "{}", unknown.stderr);
+    let bootstrap = run(TOPICS, &["--bootstrap-server", "localhost:9092", "--list"]);
+    assert_eq!(bootstrap.code, 1);
+    assert!(bootstrap.stderr.contains("only --zookeeper is supported by this tool for now"));
+    let configs_usage = run(CONFIGS, &["--zookeeper", zk, "--topic", "NEWS"]);
+    assert_eq!(configs_usage.code, 1);
+    assert!(configs_usage.stderr.starts_with("Command must include exactly one action: --describe, --alter\n"));
+    assert_eq!(run(CONFIGS, &[]).code, 1);
+    drop(raw);
+    drop(server);
+}
