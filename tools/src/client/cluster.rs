@@ -52,6 +52,10 @@ pub struct Cluster {
     bootstrap_conn: Option<KafkaConnection>,
     metadata_correlation: u64,
     log_prefix: String,
+    /// Consecutive failed bootstrap rounds, for exponential reconnect backoff.
+    bootstrap_failures: u32,
+    /// No new bootstrap connection attempt before this time.
+    next_bootstrap_attempt: Option<std::time::Instant>,
 }
 
 impl Cluster {
@@ -72,6 +76,8 @@ impl Cluster {
             bootstrap_conn: None,
             metadata_correlation: 0,
             log_prefix: format!("Client clientId={client_id}"),
+            bootstrap_failures: 0,
+            next_bootstrap_attempt: None,
         }
     }
 
@@ -234,12 +240,21 @@ impl Cluster {
                 Err(_) => self.bootstrap_conn = None,
             }
         }
+        if let Some(t) = self.next_bootstrap_attempt {
+            if std::time::Instant::now() < t {
+                return Err(ClientToolError::Network(
+                    "waiting before reconnecting to bootstrap servers".to_string(),
+                ));
+            }
+        }
         let mut last_err = None;
         for addr in self.bootstrap.clone() {
             match self.open(&addr).await {
                 Ok(mut conn) => match send_metadata(&mut conn, topics, allow_auto_create).await {
                     Ok(r) => {
                         self.bootstrap_conn = Some(conn);
+                        self.bootstrap_failures = 0;
+                        self.next_bootstrap_attempt = None;
                         return Ok(r);
                     }
                     Err(e) => last_err = Some(e),
@@ -257,6 +272,11 @@ impl Cluster {
                 }
             }
         }
+        // Back off like Kafka's reconnect.backoff.ms (50 ms doubling up to 1 s).
+        let backoff_ms = (50u64 << self.bootstrap_failures.min(5)).min(1000);
+        self.bootstrap_failures = self.bootstrap_failures.saturating_add(1);
+        self.next_bootstrap_attempt =
+            Some(std::time::Instant::now() + Duration::from_millis(backoff_ms));
         Err(last_err.unwrap_or_else(|| {
             ClientToolError::Network("no bootstrap servers configured".to_string())
         }))
