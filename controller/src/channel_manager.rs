@@ -172,7 +172,7 @@ impl RequestSender {
     fn log_failure(&self, failures: &mut u64, what: &str) {
         *failures += 1;
         // The first failure and then one in a hundred (every ~10 s): the broker may be down a while.
-        if *failures == 1 || *failures % 100 == 0 {
+        if *failures == 1 || failures.is_multiple_of(100) {
             tracing::warn!("controller {} to broker {}: {what} (attempt {failures}); retrying", self.controller_id, self.broker_id);
         } else {
             tracing::debug!("controller {} to broker {}: {what}", self.controller_id, self.broker_id);

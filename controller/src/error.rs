@@ -12,10 +12,6 @@ pub enum ControllerError {
     /// ZooKeeper failed (connection loss, malformed data, ...).
     #[error(transparent)]
     Zk(ZkError),
-    /// A state machine refused or could not complete a transition (Kafka's
-    /// `StateChangeFailedException`); logged, never fatal to the controller.
-    #[error("state change failed: {0}")]
-    StateChangeFailed(String),
     /// The request batch was used wrongly (Kafka's `IllegalStateException` in `newBatch`).
     #[error("illegal state: {0}")]
     IllegalState(String),

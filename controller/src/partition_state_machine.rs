@@ -60,6 +60,15 @@ impl PartitionState {
 /// Per-partition outcome of a transition to Online: the new leader/ISR or why it failed.
 pub type OnlineResults = BTreeMap<TopicPartition, std::result::Result<LeaderAndIsr, String>>;
 
+/// Result of planning the initialization of new partitions.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InitializationPlan {
+    /// Partitions with their initial leader/ISR, to be created in ZooKeeper.
+    pub initialized: Vec<(TopicPartition, LeaderIsrAndControllerEpoch)>,
+    /// Partitions without an online replica, with the reason.
+    pub failed: Vec<(TopicPartition, String)>,
+}
+
 /// Result of planning elections over freshly read state znodes.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ElectionPlan {
@@ -106,21 +115,17 @@ impl PartitionStateMachine {
 
     /// Initial leader/ISR of new partitions: leader = first online replica in assignment order,
     /// ISR = all online replicas, leader epoch 0. Partitions without an online replica fail.
-    pub fn plan_initialization(
-        ctx: &ControllerContext,
-        partitions: &[TopicPartition],
-    ) -> (Vec<(TopicPartition, LeaderIsrAndControllerEpoch)>, Vec<(TopicPartition, String)>) {
-        let mut ok = Vec::new();
-        let mut failed = Vec::new();
+    pub fn plan_initialization(ctx: &ControllerContext, partitions: &[TopicPartition]) -> InitializationPlan {
+        let mut plan = InitializationPlan::default();
         for tp in partitions {
             let replicas = ctx.partition_replica_assignment(tp);
             let live: Vec<i32> = replicas.iter().copied().filter(|r| ctx.is_replica_online(*r, tp, false)).collect();
             match live.first() {
                 Some(&leader) => {
                     let state = LeaderIsrAndControllerEpoch::new(LeaderAndIsr::initial(leader, live), ctx.epoch);
-                    ok.push((tp.clone(), state));
+                    plan.initialized.push((tp.clone(), state));
                 }
-                None => failed.push((
+                None => plan.failed.push((
                     tp.clone(),
                     format!(
                         "Encountered error during state change of partition {tp} from New to Online, assigned \
@@ -131,7 +136,7 @@ impl PartitionStateMachine {
                 )),
             }
         }
-        (ok, failed)
+        plan
     }
 
     /// Elect leaders from the state znodes just read. Partitions without a state znode, or whose
@@ -325,7 +330,8 @@ impl<Z: ControllerZk> ControllerCore<Z> {
 
     /// New → Online: create the state znodes, cache them and send LeaderAndIsr (isNew) to the ISR.
     async fn initialize_leader_and_isr_for_partitions(&mut self, partitions: &[TopicPartition]) -> Result<OnlineResults> {
-        let (planned, failed) = PartitionStateMachine::plan_initialization(&self.ctx, partitions);
+        let InitializationPlan { initialized: planned, failed } =
+            PartitionStateMachine::plan_initialization(&self.ctx, partitions);
         let mut results = OnlineResults::new();
         for (tp, reason) in failed {
             tracing::error!(target: STATE_CHANGE_LOG, "{reason}");

@@ -46,7 +46,8 @@ fn valid_transitions() {
 #[test]
 fn initialization_picks_first_live_replica_and_all_live_as_isr() {
     let ctx = ctx(&[2, 3], &[("t", 0, vec![1, 3, 2]), ("t", 1, vec![4])]);
-    let (ok, failed) = PartitionStateMachine::plan_initialization(&ctx, &[tp("t", 0), tp("t", 1)]);
+    let InitializationPlan { initialized: ok, failed } =
+        PartitionStateMachine::plan_initialization(&ctx, &[tp("t", 0), tp("t", 1)]);
     assert_eq!(ok.len(), 1);
     let (p, s) = &ok[0];
     assert_eq!(p, &tp("t", 0));

@@ -215,7 +215,7 @@ impl ReplicaStateMachine {
 }
 
 fn log_transition(ctx: &ControllerContext, r: &PartitionAndReplica, target: ReplicaState) {
-    tracing::info!(
+    tracing::debug!(
         target: STATE_CHANGE_LOG,
         "Controller epoch {} changed state of replica {} for partition {} from {} to {}",
         ctx.epoch,

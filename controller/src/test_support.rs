@@ -14,7 +14,7 @@ use crate::config::ControllerConfig;
 use crate::context::{LiveBroker, TopicPartition};
 use crate::controller_core::{ControllerCore, SharedControllerState};
 use crate::request_batch::ControllerRequest;
-use crate::zk_backend::{ControllerZk, WatchTarget, ZkResult};
+use crate::zk_backend::{ControllerZk, NodeData, WatchTarget, ZkResult};
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -213,7 +213,7 @@ pub fn live_broker(id: i32, epoch: i64) -> LiveBroker {
 }
 
 impl ControllerZk for FakeZk {
-    async fn get_data_many(&self, node_paths: &[String]) -> ZkResult<Vec<Option<(Vec<u8>, ZkStat)>>> {
+    async fn get_data_many(&self, node_paths: &[String]) -> ZkResult<Vec<NodeData>> {
         let s = self.lock();
         Ok(node_paths
             .iter()

@@ -20,6 +20,9 @@ use crate::event::ControllerEvent;
 /// Result of a ZooKeeper call.
 pub type ZkResult<T> = std::result::Result<T, ZkError>;
 
+/// Data and stat of a node as read, `None` when it does not exist.
+pub type NodeData = Option<(Vec<u8>, ZkStat)>;
+
 /// A znode the controller watches, and the event its watch produces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum WatchTarget {
@@ -62,7 +65,7 @@ impl WatchTarget {
 /// `/controller_epoch` zkVersion and fail with `ZkError::ControllerMoved` when fenced.
 pub trait ControllerZk: Send + Sync + 'static {
     /// Read many nodes in one pipelined round trip (`None` = absent).
-    fn get_data_many(&self, paths: &[String]) -> impl Future<Output = ZkResult<Vec<Option<(Vec<u8>, ZkStat)>>>> + Send;
+    fn get_data_many(&self, paths: &[String]) -> impl Future<Output = ZkResult<Vec<NodeData>>> + Send;
     /// Children of a node (empty if absent).
     fn get_children(&self, path: &str) -> impl Future<Output = ZkResult<Vec<String>>> + Send;
     /// Atomic multi fenced by `check(/controller_epoch, epoch_zk_version)`.
@@ -113,7 +116,7 @@ impl Drop for ZkBackend {
 }
 
 impl ControllerZk for ZkBackend {
-    async fn get_data_many(&self, paths: &[String]) -> ZkResult<Vec<Option<(Vec<u8>, ZkStat)>>> {
+    async fn get_data_many(&self, paths: &[String]) -> ZkResult<Vec<NodeData>> {
         self.zk.get_data_many(paths).await
     }
 

@@ -22,7 +22,8 @@ pub struct UpdateLeaderAndIsrResult {
     pub updates_to_retry: Vec<TopicPartition>,
 }
 
-/// Read the state znodes of `partitions` (pipelined). `None` = no state znode.
+/// Read the state znodes of `partitions` (pipelined). `None` = no state znode, or one that cannot be
+/// parsed (logged; treating it as absent makes that partition fail instead of the whole controller).
 pub async fn read_partition_states<Z: ControllerZk>(
     zk: &Z,
     partitions: &[TopicPartition],
@@ -31,9 +32,11 @@ pub async fn read_partition_states<Z: ControllerZk>(
     let data = zk.get_data_many(&node_paths).await?;
     let mut out = Vec::with_capacity(partitions.len());
     for ((tp, path), d) in partitions.iter().zip(&node_paths).zip(data) {
-        let state = match d {
-            Some((bytes, stat)) => {
-                Some(LeaderIsrAndControllerEpoch::from_znode(&PartitionStateZNode::decode(path, &bytes)?, stat.version))
+        let state = match d.map(|(bytes, stat)| (PartitionStateZNode::decode(path, &bytes), stat)) {
+            Some((Ok(node), stat)) => Some(LeaderIsrAndControllerEpoch::from_znode(&node, stat.version)),
+            Some((Err(e), _)) => {
+                tracing::error!("Ignoring unreadable partition state: {e}");
+                None
             }
             None => None,
         };
@@ -126,13 +129,20 @@ pub struct TopicAssignment {
     pub zk_version: i32,
 }
 
-/// Read the assignment znodes of `topics` (pipelined); absent topics are skipped.
+/// Read the assignment znodes of `topics` (pipelined); absent topics are skipped, and so are
+/// unreadable ones (logged) — failing the whole failover on one bad znode would loop elections.
 pub async fn read_topic_assignments<Z: ControllerZk>(zk: &Z, topics: &[String]) -> Result<Vec<TopicAssignment>> {
     let node_paths: Vec<String> = topics.iter().map(|t| paths::topic(t)).collect();
     let mut out = Vec::new();
     for ((topic, path), d) in topics.iter().zip(&node_paths).zip(zk.get_data_many(&node_paths).await?) {
         let Some((bytes, stat)) = d else { continue };
-        let node = TopicZNode::decode(path, &bytes)?;
+        let node = match TopicZNode::decode(path, &bytes) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("Ignoring topic {topic}: {e}");
+                continue;
+            }
+        };
         let partitions = node
             .partitions
             .iter()
