@@ -1,7 +1,10 @@
 //! The controller against a real Apache ZooKeeper (Debian's package, started on a free port):
-//! election race, fencing of a zombie controller, partition state znodes of a new topic, and
-//! failover when the active controller shuts down. Skipped with a message when Java or the
-//! ZooKeeper jars are missing.
+//! election race, fencing of a zombie controller, partition state znodes of a new topic, the
+//! requests a (fake) broker receives over the wire, topic deletion end to end, and failover when the
+//! active controller shuts down. Skipped with a message when Java or the ZooKeeper jars are missing.
+
+#[path = "common/fake_broker.rs"]
+mod fake_broker;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -109,10 +112,10 @@ fn registration(port: u16) -> BrokerRegistration {
     BrokerRegistration::new(&[ep], None, -1, zk_schema::util::now_ms())
 }
 
-/// Register broker `id` (nothing listens on its endpoint) and start its controller.
-async fn start_broker(zk_port: u16, id: i32) -> (KafkaZkClient, KafkaController) {
+/// Register broker `id` advertising `port` and start its controller.
+async fn start_broker(zk_port: u16, id: i32, port: u16) -> (KafkaZkClient, KafkaController) {
     let zk = connect(zk_port).await;
-    let reg = registration(free_port());
+    let reg = registration(port);
     let epoch = zk.register_broker(id, &reg).await.expect("registered");
     let controller = KafkaController::start(zk.clone(), ControllerConfig::with_defaults(id), reg, Arc::new(AtomicI64::new(epoch)));
     (zk, controller)
@@ -146,9 +149,11 @@ async fn controller_against_real_zookeeper() {
     let zombie_epoch = zombie.register_controller_and_increment_epoch(99, 0).await.expect("zombie elected");
     zombie.delete(paths::CONTROLLER, None).await.expect("released");
 
-    // Two brokers race for the controller.
-    let (zk1, c1) = start_broker(zookeeper.port, 1).await;
-    let (zk2, c2) = start_broker(zookeeper.port, 2).await;
+    // Two brokers race for the controller. Broker 1's endpoint is a fake broker answering the
+    // controller's requests; nothing listens on broker 2's (its channel keeps retrying).
+    let broker1 = fake_broker::FakeBroker::start().await;
+    let (zk1, c1) = start_broker(zookeeper.port, 1, broker1.port).await;
+    let (zk2, c2) = start_broker(zookeeper.port, 2, free_port()).await;
     let winner = wait_for("an active controller", async || match (c1.is_active(), c2.is_active()) {
         (true, false) => Some(1),
         (false, true) => Some(2),
@@ -185,6 +190,45 @@ async fn controller_against_real_zookeeper() {
         );
     }
     assert!(admin_zk.exists(paths::FEATURE).await.expect("exists").is_some());
+
+    // Broker 1 got LeaderAndIsr (isNew) for t-0 from the controller, over a connection identified
+    // as the controller's, before the UpdateMetadata carrying it.
+    let client_id = format!("controller-{winner}-to-broker-1");
+    let lai = wait_for("LeaderAndIsr for t-0", async || {
+        broker1.received().into_iter().position(|r| r.api_key == 4 && r.partitions.iter().any(|p| p.0 == "t"))
+    })
+    .await;
+    let received = broker1.received();
+    assert_eq!(received[lai].client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(received[lai].api_version, 5);
+    assert_eq!(received[lai].partitions, vec![("t".to_string(), 0, 1, 0, true)]);
+    assert!(received[lai..].iter().any(|r| r.api_key == 6 && r.partitions.iter().any(|p| p.0 == "t")));
+    assert!(received.iter().filter(|r| r.api_key != 18).all(|r| r.controller_epoch == epoch));
+
+    // Deleting a topic whose only replica is on broker 1: UpdateMetadata with leader -2, StopReplica
+    // without then with deletion (leader epoch -2), and once broker 1 confirms, the znodes go.
+    admin.create_topic_with_assignment("d", &BTreeMap::new(), &BTreeMap::from([(0, vec![1])])).await.expect("created");
+    wait_for("d-0 online", async || admin_zk.exists(&paths::partition_state("d", 0)).await.expect("exists")).await;
+    admin.delete_topic("d").await.expect("deletion requested");
+    for node in [paths::topic("d"), paths::config_entity("topics", "d"), paths::delete_topic("d")] {
+        wait_for("deletion of the topic's znodes", async || admin_zk.exists(&node).await.expect("exists").is_none().then_some(())).await;
+    }
+    let about_d: Vec<(i16, Vec<fake_broker::PartitionEntry>)> = broker1
+        .received()
+        .into_iter()
+        .filter(|r| r.api_key != 4 && r.partitions.iter().any(|p| p.0 == "d"))
+        .map(|r| (r.api_key, r.partitions.into_iter().filter(|p| p.0 == "d").collect()))
+        .collect();
+    let deletion: Vec<_> = about_d.iter().skip_while(|(key, parts)| !(*key == 6 && parts[0].2 == -2)).collect();
+    assert_eq!(
+        deletion.iter().map(|(k, p)| (*k, p.clone())).collect::<Vec<_>>(),
+        vec![
+            (6, vec![("d".to_string(), 0, -2, 0, false)]),
+            (5, vec![("d".to_string(), 0, 0, -2, false)]),
+            (5, vec![("d".to_string(), 0, 0, -2, true)]),
+        ],
+        "UpdateMetadata(leader -2), StopReplica(delete=false), StopReplica(delete=true), epoch -2"
+    );
 
     // The active controller shuts down: the standby takes over with the next epoch.
     active.shutdown().await;
