@@ -276,11 +276,6 @@ impl ControllerContext {
         self.topic_ids.get(topic).map(String::as_str)
     }
 
-    /// The topic whose id is `id`.
-    pub fn topic_name_for_id(&self, id: &str) -> Option<&str> {
-        self.topic_ids.iter().find(|(_, v)| v.as_str() == id).map(|(k, _)| k.as_str())
-    }
-
     /// Record a topic's id.
     pub fn set_topic_id(&mut self, topic: &str, id: String) {
         self.topic_ids.insert(topic.to_string(), id);
@@ -320,11 +315,6 @@ impl ControllerContext {
             .iter()
             .flat_map(|(t, m)| m.keys().map(move |p| TopicPartition::new(t.clone(), *p)))
             .collect()
-    }
-
-    /// Partitions with a replica on `broker`.
-    pub fn partitions_on_broker(&self, broker: i32) -> Vec<TopicPartition> {
-        self.all_partitions().into_iter().filter(|tp| self.partition_replica_assignment(tp).contains(&broker)).collect()
     }
 
     /// Every replica hosted by one of `brokers`.

@@ -15,6 +15,8 @@
 //!   plus drivers that do the fenced ZooKeeper writes through [`zk_executor`].
 //! * [`ControllerBrokerRequestBatch`] and [`ControllerChannelManager`] — requests to brokers.
 
+#![warn(missing_docs)]
+
 pub mod broker_membership;
 pub mod channel_manager;
 pub mod config;
