@@ -29,11 +29,12 @@ require_zookeeper() {
 }
 
 # release_binary NAME PACKAGE: print the path of target/release/NAME, building PACKAGE
-# (quietly, once) if the binary does not exist yet.
+# (quietly, once) if the binary does not exist yet. Set KAFKA_REBUILD=1 to always run
+# cargo first (a no-op when nothing changed) so an old binary is never used.
 release_binary() {
   local name="$1" pkg="$2" bin="$KAFKA_BASE/target/release/$1"
-  if [ ! -x "$bin" ]; then
-    echo "Building $name (cargo build --release -p $pkg) ..." >&2
+  if [ ! -x "$bin" ] || [ "${KAFKA_REBUILD:-0}" = "1" ]; then
+    [ -x "$bin" ] || echo "Building $name (cargo build --release -p $pkg) ..." >&2
     (cd "$KAFKA_BASE" && cargo build --release --quiet -p "$pkg" --bin "$name") >&2 \
       || die "Failed to build $name"
     [ -x "$bin" ] || die "Build finished but $bin is missing"
