@@ -1,0 +1,127 @@
+//! `ReplicaManager`: the partitions this broker hosts and everything done to them — leadership
+//! changes from the controller, appends from producers, reads for consumers and followers.
+//!
+//! Split by concern: [`leadership`] (LeaderAndIsr, StopReplica), [`append`] (produce),
+//! [`read`] (fetch and list-offsets reads).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use storage::{LogManager, TopicPartition};
+
+use crate::config::KafkaConfig;
+use crate::partition::Partition;
+use crate::replica_fetcher::{FetcherSettings, ReplicaFetcherManager};
+use crate::topic_configs::TopicConfigs;
+
+pub mod append;
+pub mod leadership;
+pub mod read;
+
+/// The data-path heart of the broker.
+pub struct ReplicaManager {
+    config: Arc<KafkaConfig>,
+    broker_id: i32,
+    log_manager: Arc<LogManager>,
+    topic_configs: Arc<TopicConfigs>,
+    broker_epoch: Arc<AtomicI64>,
+    /// Highest controller epoch seen in a controller request (fencing of stale controllers).
+    controller_epoch: AtomicI32,
+    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    fetcher_manager: ReplicaFetcherManager,
+}
+
+/// Wall-clock milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl ReplicaManager {
+    /// A replica manager over the loaded logs. Partitions come into being through LeaderAndIsr.
+    pub fn new(
+        config: Arc<KafkaConfig>,
+        log_manager: Arc<LogManager>,
+        topic_configs: Arc<TopicConfigs>,
+        broker_epoch: Arc<AtomicI64>,
+    ) -> Arc<ReplicaManager> {
+        let settings = FetcherSettings {
+            max_wait_ms: config.replica_fetch_wait_max_ms as i32,
+            min_bytes: config.replica_fetch_min_bytes as i32,
+            response_max_bytes: config.replica_fetch_response_max_bytes as i32,
+            partition_max_bytes: config.replica_fetch_max_bytes as i32,
+            backoff_ms: config.replica_fetch_backoff_ms as u64,
+            socket_timeout_ms: config.replica_socket_timeout_ms as u64,
+        };
+        Arc::new(ReplicaManager {
+            fetcher_manager: ReplicaFetcherManager::new(config.broker_id, settings),
+            broker_id: config.broker_id,
+            config,
+            log_manager,
+            topic_configs,
+            broker_epoch,
+            controller_epoch: AtomicI32::new(0),
+            partitions: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Start background work (nothing yet beyond what the log manager runs; the ISR-expiration and
+    /// replica-fetcher tasks arrive with replication).
+    pub fn startup(self: &Arc<Self>) {}
+
+    /// Stop serving: stop the fetchers and wake every waiter so parked requests answer promptly.
+    pub fn shutdown(&self) {
+        self.fetcher_manager.shutdown();
+        for p in self.all_partitions() {
+            p.wake_waiters();
+        }
+    }
+
+    /// This broker's id.
+    pub fn broker_id(&self) -> i32 {
+        self.broker_id
+    }
+
+    /// The broker configuration.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
+    }
+
+    /// The log manager.
+    pub fn log_manager(&self) -> &Arc<LogManager> {
+        &self.log_manager
+    }
+
+    /// The current broker epoch (czxid of our registration).
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::SeqCst)
+    }
+
+    /// A hosted partition.
+    pub fn get_partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        let tp = TopicPartition { topic: topic.to_string(), partition };
+        self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&tp).cloned()
+    }
+
+    /// Every hosted partition.
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Number of partitions this broker leads.
+    pub fn leader_count(&self) -> usize {
+        self.all_partitions().iter().filter(|p| p.is_leader()).count()
+    }
+
+    fn insert_partition(&self, p: Arc<Partition>) {
+        let tp = p.topic_partition().clone();
+        self.partitions.write().unwrap_or_else(|e| e.into_inner()).insert(tp, p);
+    }
+
+    fn remove_partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        self.partitions.write().unwrap_or_else(|e| e.into_inner()).remove(tp)
+    }
+}

@@ -1,0 +1,146 @@
+//! Reads: what a Fetch or ListOffsets sees of a partition (spec §3.3).
+
+use std::sync::Arc;
+
+use storage::FileSlice;
+use wire::ResponseError;
+
+use super::{now_ms, ReplicaManager};
+use crate::errors::storage_error;
+use crate::partition::Partition;
+
+/// Isolation level `read_committed` on the wire.
+pub const READ_COMMITTED: i8 = 1;
+
+/// One partition's read for a fetch.
+#[derive(Debug, Clone)]
+pub struct PartitionRead {
+    /// Error, if any (then `records` is None).
+    pub error: Option<ResponseError>,
+    /// High watermark at read time, -1 if unknown.
+    pub high_watermark: i64,
+    /// Last stable offset (equal to the HW without transactions), -1 if unknown.
+    pub last_stable_offset: i64,
+    /// Log start offset, -1 if unknown.
+    pub log_start_offset: i64,
+    /// The bytes to send: a file region (zero copy).
+    pub records: Option<FileSlice>,
+    /// For a follower whose last fetched epoch diverges from this log: (epoch, end offset).
+    pub diverging_epoch: Option<(i32, i64)>,
+}
+
+impl PartitionRead {
+    fn error(e: ResponseError) -> Self {
+        PartitionRead {
+            error: Some(e),
+            high_watermark: -1,
+            last_stable_offset: -1,
+            log_start_offset: -1,
+            records: None,
+            diverging_epoch: None,
+        }
+    }
+
+    /// Bytes this read contributes to the response.
+    pub fn bytes(&self) -> usize {
+        self.records.as_ref().map(|r| r.len as usize).unwrap_or(0)
+    }
+}
+
+/// Parameters of one partition's read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadParams {
+    /// First offset wanted.
+    pub fetch_offset: i64,
+    /// The client's view of the leader epoch (-1 = don't check).
+    pub current_leader_epoch: i32,
+    /// Byte limit for this partition.
+    pub max_bytes: u32,
+    /// Return a whole first batch even if larger than `max_bytes` (KIP-74).
+    pub min_one_message: bool,
+    /// Fetching replica id (>= 0 follower, < 0 consumer).
+    pub replica_id: i32,
+    /// Follower's log start offset (followers only).
+    pub log_start_offset: i64,
+    /// Epoch of the follower's last fetched batch (Fetch v12+, -1 = not given).
+    pub last_fetched_epoch: i32,
+}
+
+impl ReplicaManager {
+    /// Find the partition a read must be served from, with Kafka's errors: unknown partition,
+    /// not the leader, fenced or unknown leader epoch.
+    pub fn leader_partition_for_read(&self, topic: &str, partition: i32, current_leader_epoch: i32) -> Result<Arc<Partition>, ResponseError> {
+        let Some(p) = self.get_partition(topic, partition) else {
+            return Err(ResponseError::UnknownTopicOrPartition);
+        };
+        let state = p.leadership();
+        if current_leader_epoch >= 0 {
+            if current_leader_epoch < state.leader_epoch {
+                return Err(ResponseError::FencedLeaderEpoch);
+            }
+            if current_leader_epoch > state.leader_epoch {
+                return Err(ResponseError::UnknownLeaderEpoch);
+            }
+        }
+        if state.leader != self.broker_id {
+            return Err(ResponseError::NotLeaderOrFollower);
+        }
+        Ok(p)
+    }
+
+    /// Read one partition for a fetch: consumers up to the high watermark (or LSO), followers up to
+    /// the log end offset. A follower's read also records its progress on the leader.
+    pub fn read_partition(&self, topic: &str, partition: i32, params: ReadParams, isolation_level: i8) -> PartitionRead {
+        let p = match self.leader_partition_for_read(topic, partition, params.current_leader_epoch) {
+            Ok(p) => p,
+            Err(e) => return PartitionRead::error(e),
+        };
+        let log = p.log();
+        let is_follower = params.replica_id >= 0;
+        if is_follower {
+            p.update_follower_fetch_state(params.replica_id, params.fetch_offset, params.log_start_offset, now_ms());
+        }
+        let hw = log.high_watermark();
+        if is_follower && params.last_fetched_epoch >= 0 {
+            // KIP-320: if our log ends the follower's last epoch before its fetch offset, tell it
+            // where instead of sending data, so it truncates.
+            let (epoch, end) = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
+            if epoch < params.last_fetched_epoch || end < params.fetch_offset {
+                return PartitionRead {
+                    error: None,
+                    high_watermark: hw,
+                    last_stable_offset: hw,
+                    log_start_offset: log.log_start_offset(),
+                    records: None,
+                    diverging_epoch: Some((epoch, end)),
+                };
+            }
+        }
+        // No transactions yet: the last stable offset is the high watermark.
+        let lso = hw;
+        let max_offset = if is_follower {
+            log.log_end_offset()
+        } else if isolation_level == READ_COMMITTED {
+            lso
+        } else {
+            hw
+        };
+        match log.read(params.fetch_offset, params.max_bytes, max_offset, params.min_one_message) {
+            Ok(info) => PartitionRead {
+                error: None,
+                high_watermark: hw,
+                last_stable_offset: lso,
+                log_start_offset: log.log_start_offset(),
+                records: Some(info.records),
+                diverging_epoch: None,
+            },
+            Err(e) => {
+                let mut r = PartitionRead::error(storage_error(&e));
+                r.high_watermark = hw;
+                r.last_stable_offset = lso;
+                r.log_start_offset = log.log_start_offset();
+                r
+            }
+        }
+    }
+}
