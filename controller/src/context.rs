@@ -345,7 +345,8 @@ impl ControllerContext {
         self.replicas_for_partitions(&self.partitions_for_topic(topic))
     }
 
-    /// Forget a topic entirely (after deletion or when its znode vanished).
+    /// Forget a topic entirely, deletion bookkeeping included (after deletion or when its znode
+    /// vanished).
     pub fn remove_topic(&mut self, topic: &str) {
         for tp in self.partitions_for_topic(topic) {
             self.leadership.remove(&tp);
@@ -356,6 +357,9 @@ impl ControllerContext {
         self.assignments.remove(topic);
         self.topic_ids.remove(topic);
         self.all_topics.remove(topic);
+        self.topics_to_be_deleted.remove(topic);
+        self.topics_with_deletion_started.remove(topic);
+        self.topics_ineligible_for_deletion.remove(topic);
     }
 
     // ---- leadership ----

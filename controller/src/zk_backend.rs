@@ -11,7 +11,9 @@ use std::sync::Mutex;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
-use zk_schema::client::{WatchEvent, ZkOp};
+use std::time::Duration;
+
+use zk_schema::client::{Watch, WatchEvent, ZkOp};
 use zk_schema::model::{BrokerRegistration, ControllerEpoch};
 use zk_schema::{paths, KafkaZkClient, ZkError, ZkStat};
 
@@ -107,6 +109,20 @@ impl ZkBackend {
     }
 }
 
+impl ZkBackend {
+    /// Read `target` with a one-shot watch.
+    async fn arm(&self, target: &WatchTarget) -> ZkResult<Watch> {
+        Ok(match target {
+            WatchTarget::Controller => self.zk.get_data_and_watch(paths::CONTROLLER).await?.1,
+            WatchTarget::BrokerIds => self.zk.get_children_and_watch(paths::BROKER_IDS).await?.1,
+            WatchTarget::Broker(id) => self.zk.get_data_and_watch(&paths::broker_id(*id)).await?.1,
+            WatchTarget::Topics => self.zk.get_children_and_watch(paths::BROKER_TOPICS).await?.1,
+            WatchTarget::Topic(t) => self.zk.get_data_and_watch(&paths::topic(t)).await?.1,
+            WatchTarget::TopicDeletions => self.zk.get_children_and_watch(paths::DELETE_TOPICS).await?.1,
+        })
+    }
+}
+
 impl Drop for ZkBackend {
     fn drop(&mut self) {
         for (_, h) in self.watches().drain() {
@@ -115,25 +131,66 @@ impl Drop for ZkBackend {
     }
 }
 
+/// Whether `e` is a lost connection the client recovers from within the session (Kafka's
+/// ZooKeeperClient retries such requests until connected).
+fn is_connection_loss(e: &ZkError) -> bool {
+    matches!(e, ZkError::Other { source: zookeeper_client::Error::ConnectionLoss, .. })
+}
+
+/// Pause between retries of a request that lost its connection.
+const CONNECTION_LOSS_BACKOFF: Duration = Duration::from_millis(100);
+
+impl ZkBackend {
+    /// Run `op` until it does not fail with a lost connection. The session listener takes over if
+    /// the session expires meanwhile (the client then reports `SessionExpired`, which ends this).
+    async fn retrying<T, F, Fut>(&self, mut op: F) -> ZkResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ZkResult<T>>,
+    {
+        loop {
+            match op().await {
+                Err(e) if is_connection_loss(&e) => {
+                    tracing::debug!("ZooKeeper connection lost; retrying: {e}");
+                    tokio::time::sleep(CONNECTION_LOSS_BACKOFF).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 impl ControllerZk for ZkBackend {
     async fn get_data_many(&self, paths: &[String]) -> ZkResult<Vec<NodeData>> {
-        self.zk.get_data_many(paths).await
+        self.retrying(|| self.zk.get_data_many(paths)).await
     }
 
     async fn get_children(&self, path: &str) -> ZkResult<Vec<String>> {
-        self.zk.get_children(path).await
+        self.retrying(|| self.zk.get_children(path)).await
     }
 
     async fn fenced_multi(&self, epoch_zk_version: i32, ops: &[ZkOp]) -> ZkResult<Vec<Option<ZkStat>>> {
-        self.zk.fenced_multi(epoch_zk_version, ops).await
+        self.retrying(|| self.zk.fenced_multi(epoch_zk_version, ops)).await
     }
 
     async fn fenced_each(&self, epoch_zk_version: i32, ops: &[ZkOp]) -> Vec<ZkResult<Option<ZkStat>>> {
-        self.zk.fenced_each(epoch_zk_version, ops).await
+        let mut results = self.zk.fenced_each(epoch_zk_version, ops).await;
+        loop {
+            let lost: Vec<usize> = (0..results.len()).filter(|i| results[*i].as_ref().is_err_and(is_connection_loss)).collect();
+            if lost.is_empty() {
+                return results;
+            }
+            tracing::debug!("ZooKeeper connection lost for {} writes; retrying", lost.len());
+            tokio::time::sleep(CONNECTION_LOSS_BACKOFF).await;
+            let retry: Vec<ZkOp> = lost.iter().map(|i| ops[*i].clone()).collect();
+            for (i, r) in lost.into_iter().zip(self.zk.fenced_each(epoch_zk_version, &retry).await) {
+                results[i] = r;
+            }
+        }
     }
 
     async fn get_controller_id(&self) -> ZkResult<Option<i32>> {
-        self.zk.get_controller_id().await
+        self.retrying(|| self.zk.get_controller_id()).await
     }
 
     async fn register_controller_and_increment_epoch(&self, broker_id: i32) -> ZkResult<ControllerEpoch> {
@@ -149,14 +206,7 @@ impl ControllerZk for ZkBackend {
     }
 
     async fn watch(&self, target: WatchTarget) -> ZkResult<()> {
-        let watch = match &target {
-            WatchTarget::Controller => self.zk.get_data_and_watch(paths::CONTROLLER).await?.1,
-            WatchTarget::BrokerIds => self.zk.get_children_and_watch(paths::BROKER_IDS).await?.1,
-            WatchTarget::Broker(id) => self.zk.get_data_and_watch(&paths::broker_id(*id)).await?.1,
-            WatchTarget::Topics => self.zk.get_children_and_watch(paths::BROKER_TOPICS).await?.1,
-            WatchTarget::Topic(t) => self.zk.get_data_and_watch(&paths::topic(t)).await?.1,
-            WatchTarget::TopicDeletions => self.zk.get_children_and_watch(paths::DELETE_TOPICS).await?.1,
-        };
+        let watch = self.retrying(|| self.arm(&target)).await?;
         let events = self.events.clone();
         let t = target.clone();
         let handle = tokio::spawn(async move {
