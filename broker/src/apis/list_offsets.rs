@@ -32,7 +32,9 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: ListOffsetsRequ
                     } else {
                         out.timestamp = timestamp;
                         out.offset = offset;
-                        out.leader_epoch = epoch;
+                        if version >= 4 {
+                            out.leader_epoch = epoch;
+                        }
                     }
                 }
                 Err(e) => out.error_code = e.code(),
