@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 SIGNAL=${SIGNAL:-TERM}
-PIDS=$(pgrep -x kafka-server)
+# Zombies (exited but not reaped) are not running brokers.
+PIDS=$(pgrep -x -r R,S,D,T,I kafka-server 2>/dev/null || pgrep -x kafka-server)
 
 if [ -z "$PIDS" ]; then
   echo "No kafka server to stop"

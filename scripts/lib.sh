@@ -83,7 +83,8 @@ wait_for_exit() {
   while [ "$i" -lt $((secs * 10)) ]; do
     local alive=0 p
     for p in "$@"; do
-      if kill -0 "$p" 2>/dev/null; then alive=1; fi
+      # A zombie (exited, not yet reaped by its parent) counts as gone.
+      if kill -0 "$p" 2>/dev/null && ! grep -qs '^[0-9]* ([^)]*) Z' "/proc/$p/stat"; then alive=1; fi
     done
     [ "$alive" -eq 0 ] && return 0
     sleep 0.1
