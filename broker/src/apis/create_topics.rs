@@ -131,15 +131,21 @@ async fn create_one(apis: &KafkaApis, t: &CreatableTopic, validate_only: bool) -
     if validate_only {
         return Ok(Created { num_partitions, replication_factor, configs, topic_id: Uuid::nil() });
     }
-    let topic_id = match apis.admin.create_topic_with_assignment(&name, &configs, &assignment).await {
+    // This broker may host replicas: make the overrides known before LeaderAndIsr creates the logs
+    // (the controller reacts to the znode write, so set them first and restore on failure).
+    let previous = apis.topic_configs.overrides(&name);
+    apis.topic_configs.set(&name, configs.clone());
+    let created = apis.admin.create_topic_with_assignment(&name, &configs, &assignment).await;
+    if created.is_err() {
+        apis.topic_configs.set(&name, previous);
+    }
+    let topic_id = match created {
         Ok(id) => id,
         Err(ZkError::NodeExists(m)) => return Err(AdminError::TopicAlreadyExists(m)),
         Err(ZkError::Invalid(m)) => return Err(AdminError::InvalidTopic(m)),
         Err(e) => return Err(AdminError::from_zk(&e)),
     };
     tracing::info!("Created topic {name} with {num_partitions} partitions and replication factor {replication_factor}");
-    // This broker may host replicas: make the overrides known before LeaderAndIsr creates the logs.
-    apis.topic_configs.set(&name, configs.clone());
     let topic_id = zk_schema::util::uuid_from_base64(&topic_id).map(Uuid::from_bytes).unwrap_or_default();
     Ok(Created { num_partitions, replication_factor, configs, topic_id })
 }
