@@ -167,9 +167,16 @@ class ZkClient:
         self._call(OP_DELETE, _string(path) + struct.pack(">i", version), path)
 
     def close(self):
+        """Ends the session cleanly (waits for the server's reply, so ZooKeeper logs no EOF warning)."""
         try:
             self.xid += 1
+            self.sock.settimeout(5.0)
             self._send(struct.pack(">ii", self.xid, OP_CLOSE))
+            while True:
+                r = _Reader(self._recv())
+                if r.int32() == self.xid:
+                    break
+            self.sock.recv(1)  # the server closes the connection after replying
         except OSError:
             pass
         finally:
