@@ -69,8 +69,12 @@ pub struct KafkaApis {
 /// The `(api key, min version, max version)` this broker serves; ApiVersions answers with it and
 /// requests outside it close the connection, as Kafka does.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
+    // Kafka 2.8's ranges. Produce v0-2 carry magic 0/1 message sets, which storage refuses with
+    // UNSUPPORTED_FOR_MESSAGE_FORMAT; Fetch v0-3 would need down-conversion and is answered with
+    // UNSUPPORTED_VERSION per partition. Advertising them matters: librdkafka derives features
+    // (e.g. compression support, "MsgVer1") from these ranges.
+    (ApiKey::Produce, 0, 9),
+    (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),

@@ -94,7 +94,7 @@ impl ReplicaManager {
                 }
             }
             Err(e) => {
-                tracing::debug!("rejected produce to {topic}-{partition}: {e}");
+                tracing::info!("rejected produce to {topic}-{partition}: {e}");
                 PartitionAppendResult::failed(topic, partition, storage_error(&e), e.to_string())
             }
         }

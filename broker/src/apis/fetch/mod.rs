@@ -22,6 +22,9 @@ use encode::{encode_fetch_response, FetchedPartition, FetchedTopic};
 /// Handle a fetch request.
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -> Response {
     let version = ctx.header.api_version;
+    if version < 4 {
+        return old_version_response(ctx, &req);
+    }
     let replica_id = req.replica_id.0;
     let max_bytes = if version >= 3 { req.max_bytes.max(0) } else { i32::MAX }.min(apis.config.fetch_max_bytes.max(0)) as u32;
     let read_committed = version >= 4 && req.isolation_level == READ_COMMITTED;
@@ -108,4 +111,29 @@ fn read_all(apis: &KafkaApis, req: &FetchRequest, replica_id: i32, max_bytes: u3
         out.push((t.topic.0.to_string(), parts));
     }
     out
+}
+
+/// Fetch v0-3 can only carry magic 0/1 message sets; without down-conversion every partition is
+/// answered with UNSUPPORTED_VERSION rather than with bytes the client can't parse.
+fn old_version_response(ctx: &RequestContext, req: &FetchRequest) -> Response {
+    use wire::kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+    use wire::kafka_protocol::messages::FetchResponse;
+    let responses = req
+        .topics
+        .iter()
+        .map(|t| {
+            FetchableTopicResponse::default().with_topic(t.topic.clone()).with_partitions(
+                t.partitions
+                    .iter()
+                    .map(|p| {
+                        PartitionData::default()
+                            .with_partition_index(p.partition)
+                            .with_error_code(wire::ResponseError::UnsupportedVersion.code())
+                            .with_high_watermark(-1)
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    super::respond(ctx, &FetchResponse::default().with_responses(responses))
 }
