@@ -98,7 +98,7 @@ cat <<'EOF'
 ZooKeeper (localhost:2181) and brokers 1, 2, 3 (localhost:9092, 9093, 9094) are running.
 Logs: logs/zookeeper/zookeeper.out, logs/server-N/kafkaServer.out. Next commands to try:
 
-  scripts/kafka-topics.sh --zookeeper localhost:2181 --create --topic NEWS --partitions 3 --replication-factor 1
+  scripts/kafka-topics.sh --zookeeper localhost:2181 --create --topic NEWS --partitions 3 --replication-factor 3
   scripts/kafka-topics.sh --zookeeper localhost:2181 --describe --topic NEWS
   scripts/kafka-topics.sh --zookeeper localhost:2181 --list
   scripts/kafka-console-producer.sh --broker-list localhost:9092 --topic NEWS --property parse.key=true --property key.separator=:
