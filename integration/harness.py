@@ -213,20 +213,28 @@ class ZooKeeper:
 
 
 class Broker:
-    def __init__(self, cluster, broker_id, overrides=None, wrapper=None, config=None):
+    """One broker process. `tag` names its log dir and log file (default: the broker id);
+    `expect_id` is the id it should register as (differs with broker.id=-1); `chroot` is the
+    ZooKeeper chroot in its zookeeper.connect, if any."""
+
+    def __init__(self, cluster, broker_id, overrides=None, wrapper=None, config=None, tag=None,
+                 expect_id=None, chroot=""):
         self.cluster = cluster
         self.broker_id = broker_id
+        self.tag = broker_id if tag is None else tag
         self.port = free_port()
-        self.log_dir = os.path.join(cluster.workdir, f"kafka-logs-{broker_id}")
-        self.log = os.path.join(cluster.workdir, f"broker-{broker_id}.log")
+        self.log_dir = os.path.join(cluster.workdir, f"kafka-logs-{self.tag}")
+        self.log = os.path.join(cluster.workdir, f"broker-{self.tag}.log")
         self.config = config or os.path.join(CONFIG, "server.properties")
+        self.chroot = chroot
         self.overrides = {
             "broker.id": str(broker_id),
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "log.dirs": self.log_dir,
-            "zookeeper.connect": cluster.zk.connect,
+            "zookeeper.connect": cluster.zk.connect + chroot,
         }
         self.overrides.update(overrides or {})
+        self.expect_id = broker_id if expect_id is None else expect_id
         self.wrapper = wrapper or []
         self.proc = None
         self.daemon = False
@@ -237,8 +245,8 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     @property
-    def registered_id(self):
-        return int(self.overrides["broker.id"])
+    def registration_path(self):
+        return f"{self.chroot}/brokers/ids/{self.expect_id}"
 
     def command(self):
         cmd = [*self.wrapper, "bash", require_script("kafka-server-start.sh"), self.config]
@@ -289,7 +297,7 @@ class Broker:
                 rc = "?" if self.proc is None else self.proc.returncode
                 raise HarnessError(f"broker {self.broker_id} exited with {rc}:\n"
                                    f"{self.cluster.dump_logs()}")
-            return port_open(self.port) and self.cluster.zk.exists(f"/brokers/ids/{self.registered_id}")
+            return port_open(self.port) and self.cluster.zk.exists(self.registration_path)
         try:
             wait_until(ready, timeout, f"broker {self.broker_id} on port {self.port} registered in ZooKeeper")
         except HarnessError:
@@ -332,8 +340,8 @@ class Broker:
 
     def wait_deregistered(self, timeout=START_TIMEOUT):
         """After a kill -9 the ephemeral /brokers/ids/N lives until the ZooKeeper session expires."""
-        wait_until(lambda: not self.cluster.zk.exists(f"/brokers/ids/{self.registered_id}"), timeout,
-                   f"/brokers/ids/{self.registered_id} to disappear")
+        wait_until(lambda: not self.cluster.zk.exists(self.registration_path), timeout,
+                   f"{self.registration_path} to disappear")
 
     def restart(self):
         self.stop()
@@ -373,9 +381,9 @@ class Cluster:
         self.zk.start()
         return self
 
-    def add_broker(self, broker_id=1, overrides=None, wrapper=None, start=True, config=None):
-        b = Broker(self, broker_id, overrides=overrides, wrapper=wrapper, config=config)
-        self.brokers[broker_id] = b
+    def add_broker(self, broker_id=1, overrides=None, wrapper=None, start=True, config=None, **kw):
+        b = Broker(self, broker_id, overrides=overrides, wrapper=wrapper, config=config, **kw)
+        self.brokers[b.tag] = b
         if start:
             b.start()
         return b
