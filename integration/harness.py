@@ -416,6 +416,22 @@ class Cluster:
             self.wait_for_leaders(topic, partitions)
         return p
 
+    def wait_for_metadata(self, timeout=START_TIMEOUT):
+        """Polls Metadata (raw, v1) on every broker until each lists all brokers and a controller."""
+        import kwire
+
+        want = {b.expect_id for b in self.brokers.values()}
+
+        def ready():
+            for b in self.brokers.values():
+                with kwire.RawConn("127.0.0.1", b.port, timeout=5) as conn:
+                    conn.send(kwire.metadata_v1([], 1))
+                    brokers, controller = kwire.parse_metadata_v1_brokers(conn.recv_frame())
+                if set(brokers) != want or controller < 0:
+                    return False
+            return True
+        wait_until(ready, timeout, f"Metadata to list brokers {sorted(want)} and a controller")
+
     def wait_for_leaders(self, topic, partitions, timeout=START_TIMEOUT):
         """Polls Metadata (via librdkafka) until every partition has a leader."""
         from confluent_kafka.admin import AdminClient

@@ -213,6 +213,25 @@ def metadata_v1(topics, correlation_id):
     return frame(header_v1(3, 1, correlation_id) + body)
 
 
+def parse_metadata_v1_brokers(payload):
+    """Metadata v1 response frame contents -> ({node_id: (host, port)}, controller_id)."""
+    pos = 4  # correlation id
+    (n,) = struct.unpack_from(">i", payload, pos)
+    pos += 4
+    brokers = {}
+    for _ in range(n):
+        (node,) = struct.unpack_from(">i", payload, pos)
+        pos += 4
+        (hlen,) = struct.unpack_from(">h", payload, pos)
+        host = payload[pos + 2:pos + 2 + hlen].decode()
+        pos += 2 + hlen
+        (port, rlen) = struct.unpack_from(">ih", payload, pos)
+        pos += 6 + max(rlen, 0)
+        brokers[node] = (host, port)
+    (controller,) = struct.unpack_from(">i", payload, pos)
+    return brokers, controller
+
+
 # --- a raw connection -------------------------------------------------------------------------
 class RawConn:
     def __init__(self, host, port, timeout=30.0):

@@ -8,7 +8,7 @@ from confluent_kafka import OFFSET_BEGINNING
 
 import harness
 import kwire
-from clients import consume_partitions, kcat_metadata, produce_sync
+from clients import consume_partitions, kcat_metadata, produce_sync, producer
 
 N = 10_000
 KEYS = 257  # distinct keys; a key always maps to one partition
@@ -189,3 +189,75 @@ def test_consume_from_beginning_with_offset_constant(cluster):
     produce_sync(b.bootstrap, topic, [(b"k", b"a"), (b"k", b"b")])
     got = consume_partitions(b.bootstrap, topic, [0], 2, start=OFFSET_BEGINNING)
     assert [v for _, _, v in got[0]] == [b"a", b"b"]
+
+
+def test_long_poll_fetch_wakes_on_produce(cluster):
+    # a Fetch parked with max.wait.ms=10 s must be answered as soon as data arrives (delayed fetch)
+    import threading
+    import time
+
+    from clients import assign_consumer
+    from confluent_kafka import TopicPartition
+
+    topic = "long-poll"
+    cluster.create_topic(topic, partitions=1)
+    b = cluster.brokers[1]
+    c = assign_consumer(b.bootstrap, **{"fetch.wait.max.ms": 10000, "fetch.min.bytes": 1})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        assert c.poll(3.0) is None  # nothing there yet; the consumer is now parked in a long poll
+        sent_at = []
+
+        def send():
+            sent_at.append(time.monotonic())
+            produce_sync(b.bootstrap, topic, [(None, b"wake-up")])
+        t = threading.Thread(target=send)
+        t.start()
+        deadline = time.monotonic() + 30
+        m = None
+        while m is None and time.monotonic() < deadline:
+            m = c.poll(0.5)
+        t.join()
+        assert m is not None and m.error() is None and m.value() == b"wake-up"
+        latency = time.monotonic() - sent_at[0]
+        assert latency < 5.0, f"the parked fetch answered {latency:.1f}s after the produce (max.wait.ms=10000)"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("acks", ["0", "1", "all"])
+def test_acks(cluster, acks):
+    topic = f"acks-{acks}"
+    cluster.create_topic(topic, partitions=1)
+    b = cluster.brokers[1]
+    values = [f"{acks}-{i}".encode() for i in range(500)]
+    acked = produce_sync(b.bootstrap, topic, [(None, v) for v in values], **{"acks": acks})
+    if acks != "0":  # with acks=0 the client never learns the offsets
+        assert [o for _, o in acked] == list(range(len(values)))
+    got = consume_partitions(b.bootstrap, topic, [0], len(values))[0]
+    assert [v for _, _, v in got] == values
+
+
+def test_list_offsets_by_timestamp(cluster):
+    from clients import assign_consumer
+    from confluent_kafka import TopicPartition
+
+    topic = "by-time"
+    cluster.create_topic(topic, partitions=1)
+    b = cluster.brokers[1]
+    base = 1_600_000_000_000
+    p = producer(b.bootstrap)
+    for i in range(10):
+        p.produce(topic, value=f"t{i}".encode(), partition=0, timestamp=base + i * 1000)
+        p.flush(60)  # one batch per record, so each timestamp is its own batch
+    c = assign_consumer(b.bootstrap)
+    try:
+        for ts, want in ((base - 1, 0), (base, 0), (base + 3500, 4), (base + 9000, 9), (base + 60_000, -1)):
+            (tp,) = c.offsets_for_times([TopicPartition(topic, 0, ts)], timeout=30)
+            assert tp.error is None
+            if want == -1:  # after the last record: Kafka answers offset -1 (librdkafka: OFFSET_END)
+                assert tp.offset in (-1, 10), (ts, tp.offset)
+            else:
+                assert tp.offset == want, (ts, tp.offset)
+    finally:
+        c.close()
