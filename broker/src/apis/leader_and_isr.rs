@@ -1,10 +1,33 @@
 //! LeaderAndIsr (key 4): the controller assigns leadership; see `ReplicaManager::become_leader_or_follower`.
 
+use std::collections::BTreeSet;
+
 use wire::kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse};
 
 use super::{KafkaApis, RequestContext};
 
 /// Handle a LeaderAndIsr request from the controller.
+///
+/// Before creating logs for topics this broker does not host yet, their overrides are read from
+/// `/config/topics/<T>` (as Kafka does when it creates a log): a topic created with `--config` on
+/// another broker sends no change notification, so the local `TopicConfigs` may not know it yet.
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse {
-    apis.replica_manager.become_leader_or_follower(&req, ctx.header.api_version)
+    let version = ctx.header.api_version;
+    let mut new_topics: BTreeSet<String> = BTreeSet::new();
+    let names = req
+        .ungrouped_partition_states
+        .iter()
+        .map(|s| (s.topic_name.0.as_str(), s.partition_index))
+        .chain(req.topic_states.iter().flat_map(|t| {
+            t.partition_states.iter().map(move |s| (t.topic_name.0.as_str(), s.partition_index))
+        }));
+    for (topic, partition) in names {
+        if apis.replica_manager.get_partition(topic, partition).is_none() {
+            new_topics.insert(topic.to_string());
+        }
+    }
+    if !new_topics.is_empty() {
+        apis.topic_configs.refresh_from_zk(&apis.zk, new_topics.iter().map(String::as_str)).await;
+    }
+    apis.replica_manager.become_leader_or_follower(&req, version)
 }
