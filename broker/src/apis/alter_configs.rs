@@ -11,7 +11,7 @@ use wire::kafka_protocol::protocol::StrBytes;
 use zk_schema::admin::validate_topic_name;
 use zk_schema::ZkError;
 
-use super::create_topics::admin_errors::AdminError;
+use super::admin_errors::AdminError;
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{KafkaApis, RequestContext};
 

@@ -11,7 +11,7 @@ use wire::kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsRe
 use wire::kafka_protocol::protocol::StrBytes;
 use zk_schema::{paths, ZkError};
 
-use super::create_topics::admin_errors::AdminError;
+use super::admin_errors::AdminError;
 use super::create_topics::{all_partitions_have_leaders, wait_until};
 use super::{KafkaApis, RequestContext};
 

@@ -17,10 +17,8 @@ use wire::kafka_protocol::protocol::StrBytes;
 use zk_schema::admin::{assign_replicas_to_brokers, validate_topic_name, AdminZkClient, BrokerMetadata};
 use zk_schema::ZkError;
 
-#[path = "admin_errors.rs"]
-pub mod admin_errors;
 
-use self::admin_errors::AdminError;
+use super::admin_errors::AdminError;
 use super::{KafkaApis, RequestContext};
 use crate::metadata_cache::MetadataCache;
 

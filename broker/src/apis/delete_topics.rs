@@ -12,7 +12,7 @@ use wire::kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, 
 use wire::kafka_protocol::protocol::StrBytes;
 use zk_schema::ZkError;
 
-use super::create_topics::admin_errors::AdminError;
+use super::admin_errors::AdminError;
 use super::create_topics::wait_until;
 use super::{KafkaApis, RequestContext};
 

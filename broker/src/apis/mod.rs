@@ -20,6 +20,7 @@ use crate::network::response::Response;
 use crate::replica_manager::ReplicaManager;
 use crate::topic_configs::TopicConfigs;
 
+pub mod admin_errors;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
