@@ -3,8 +3,10 @@
 
 Starts a private ZooKeeper and one broker (integration/harness.py), then measures with a real
 librdkafka client (confluent-kafka):
-  * produce: Producer, acks=1, linger.ms=10, batch.size=1 MiB, no compression, one partition;
-  * consume: Consumer assign() from the beginning (no group), batched consume();
+  * produce: Producer, acks=1, linger.ms=10, batch.size=1 MiB, no compression, one partition; and
+    the same with kcat (librdkafka driven from C) reading the records from a file;
+  * consume: Consumer assign() from the beginning (no group), batched consume(); and the same read
+    with kcat, which has no per-message Python cost;
 for 100-byte and 1 KiB records, plus the raw loopback TCP bandwidth measured in the same run
 (a Python sender/receiver pair pushing --loopback-mib MiB through 127.0.0.1), and prints a table.
 MB means MiB (1048576 bytes) of record values, as in kafka-producer-perf-test.
@@ -108,6 +110,43 @@ def consume(bootstrap, topic, count):
     return elapsed
 
 
+def produce_kcat(bootstrap, topic, count, size, workdir):
+    """The same produce with kcat reading a file of `count` lines of `size` bytes."""
+    import subprocess
+
+    path = os.path.join(workdir, f"records-{size}.txt")
+    line = os.urandom(size // 2 + 1).hex()[:size].encode() + b"\n"
+    with open(path, "wb") as f:
+        for _ in range(count // 10000):
+            f.write(line * 10000)
+        f.write(line * (count % 10000))
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-X", "broker.address.family=v4",
+                        "-X", "acks=1", "-X", "linger.ms=10", "-X", f"batch.size={MiB}",
+                        "-X", "queue.buffering.max.messages=1000000"],
+                       stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600, check=True)
+    elapsed = time.perf_counter() - start
+    os.remove(path)
+    return elapsed
+
+
+def consume_kcat(bootstrap, topic, count):
+    """The same read with kcat (librdkafka from C, no per-message Python cost)."""
+    import subprocess
+
+    start = time.perf_counter()
+    p = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q",
+                        "-c", str(count), "-f", "%o\n", "-X", "broker.address.family=v4",
+                        "-X", "fetch.max.bytes=52428800", "-X", "max.partition.fetch.bytes=10485760"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600, check=True)
+    elapsed = time.perf_counter() - start
+    got = p.stdout.count(b"\n")
+    if got < count:
+        raise RuntimeError(f"kcat consumed {got} of {count}")
+    return elapsed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records-100", type=int, default=1_000_000, help="number of 100-byte records")
@@ -136,6 +175,13 @@ def main():
             t = consume(b.bootstrap, topic, count)
             rows.append((f"consume {size} B", count, size, t, count / t, mib / t))
             print(f"consume {size} B: {count} records in {t:.2f} s", flush=True)
+            c.create_topic(topic + "-kcat", partitions=1)
+            t = produce_kcat(b.bootstrap, topic + "-kcat", count, size, c.workdir)
+            rows.append((f"produce {size} B kcat", count, size, t, count / t, mib / t))
+            print(f"produce {size} B with kcat: {count} records in {t:.2f} s", flush=True)
+            t = consume_kcat(b.bootstrap, topic, count)
+            rows.append((f"consume {size} B kcat", count, size, t, count / t, mib / t))
+            print(f"consume {size} B with kcat: {count} records in {t:.2f} s", flush=True)
     except BaseException:
         print(c.dump_logs(), file=sys.stderr)
         raise
@@ -143,10 +189,10 @@ def main():
         c.close()
 
     print()
-    print(f"{'test':<18} {'records':>10} {'seconds':>9} {'records/s':>12} {'MiB/s':>9} {'% of loopback':>14}")
+    print(f"{'test':<22} {'records':>10} {'seconds':>9} {'records/s':>12} {'MiB/s':>9} {'% of loopback':>14}")
     for name, count, _size, t, rps, mbs in rows:
-        print(f"{name:<18} {count:>10} {t:>9.2f} {rps:>12.0f} {mbs:>9.1f} {100 * mbs / loop_mbs:>13.1f}%")
-    print(f"{'loopback TCP':<18} {'':>10} {secs:>9.2f} {'':>12} {loop_mbs:>9.1f} {100.0:>13.1f}%")
+        print(f"{name:<22} {count:>10} {t:>9.2f} {rps:>12.0f} {mbs:>9.1f} {100 * mbs / loop_mbs:>13.1f}%")
+    print(f"{'loopback TCP':<22} {'':>10} {secs:>9.2f} {'':>12} {loop_mbs:>9.1f} {100.0:>13.1f}%")
     print(f"\n(2 shared cores: client, broker and ZooKeeper run on the same machine; "
           f"nproc={os.cpu_count()})")
 
