@@ -46,7 +46,7 @@ install_apt() {
   local log
   log=$(mktemp)
   if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+      "${missing[@]}"; } >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "apt-get failed" >&2
