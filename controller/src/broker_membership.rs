@@ -126,6 +126,8 @@ impl<Z: ControllerZk> ControllerCore<Z> {
             tracing::info!("Some replicas {topics:?} for topics scheduled for deletion are on the new brokers; resuming deletion");
             self.resume_deletion_for_topics(&topics).await?;
         }
+        // Reassignments waiting for a target replica on one of these brokers can proceed.
+        self.maybe_resume_reassignments(|_, a| a.target_replicas().iter().any(|r| new_set.contains(r))).await?;
         self.watch_all(new_brokers.iter().map(|b| WatchTarget::Broker(*b))).await
     }
 

@@ -156,6 +156,35 @@ impl ReplicaAssignment {
     pub fn is_being_reassigned(&self) -> bool {
         !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
     }
+
+    /// Replicas before the reassignment started (RS minus AR).
+    pub fn origin_replicas(&self) -> Vec<i32> {
+        self.replicas.iter().copied().filter(|r| !self.adding_replicas.contains(r)).collect()
+    }
+
+    /// Replicas once the reassignment completes (RS minus RR).
+    pub fn target_replicas(&self) -> Vec<i32> {
+        self.replicas.iter().copied().filter(|r| !self.removing_replicas.contains(r)).collect()
+    }
+
+    /// The assignment while moving from `origin` to `target`: RS = target then the remaining origin
+    /// replicas, AR = RS - origin, RR = RS - target (Kafka's `fromOldAndNewReplicas`).
+    pub fn from_old_and_new_replicas(origin: &[i32], target: &[i32]) -> Self {
+        let mut full: Vec<i32> = Vec::new();
+        for r in target.iter().chain(origin) {
+            if !full.contains(r) {
+                full.push(*r);
+            }
+        }
+        let adding = full.iter().copied().filter(|r| !origin.contains(r)).collect();
+        let removing = full.iter().copied().filter(|r| !target.contains(r)).collect();
+        ReplicaAssignment { replicas: full, adding_replicas: adding, removing_replicas: removing }
+    }
+
+    /// This assignment reassigned to `target` (starting from its origin replicas).
+    pub fn reassign_to(&self, target: &[i32]) -> Self {
+        Self::from_old_and_new_replicas(&self.origin_replicas(), target)
+    }
 }
 
 /// A live broker as the controller knows it: its endpoints and its epoch (czxid of its registration).
@@ -384,6 +413,23 @@ impl ControllerContext {
     pub fn partitions_with_leaders(&self) -> Vec<TopicPartition> {
         let mut v: Vec<_> =
             self.leadership.keys().filter(|tp| !self.is_topic_queued_up_for_deletion(&tp.topic)).cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Partitions `broker` leads that have more than one replica and whose topic is not being
+    /// deleted (what a controlled shutdown still has to move; Kafka's `partitionLeadersOnBroker`).
+    pub fn partition_leaders_on_broker(&self, broker: i32) -> Vec<TopicPartition> {
+        let mut v: Vec<_> = self
+            .leadership
+            .iter()
+            .filter(|(tp, l)| {
+                l.leader_and_isr.leader == broker
+                    && !self.is_topic_queued_up_for_deletion(&tp.topic)
+                    && self.partition_replica_assignment(tp).len() > 1
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
         v.sort();
         v
     }

@@ -48,6 +48,12 @@ pub struct ControllerCore<Z> {
     shared: Arc<SharedControllerState>,
     registration: BrokerRegistration,
     broker_epoch: Arc<AtomicI64>,
+    /// Queue of the event loop, for events the controller schedules itself (auto rebalance,
+    /// re-checks); `None` in unit tests, where such events are recorded in `self_events`.
+    events: Option<tokio::sync::mpsc::UnboundedSender<ControllerEvent>>,
+    /// Events the controller queued for itself when no loop queue is attached (tests).
+    pub(crate) self_events: Vec<&'static str>,
+    rebalance_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<Z: ControllerZk> ControllerCore<Z> {
@@ -71,6 +77,41 @@ impl<Z: ControllerZk> ControllerCore<Z> {
             shared,
             registration,
             broker_epoch,
+            events: None,
+            self_events: Vec::new(),
+            rebalance_task: None,
+        }
+    }
+
+    /// Attach the event loop's queue (for self-scheduled events).
+    pub fn set_event_sender(&mut self, events: tokio::sync::mpsc::UnboundedSender<ControllerEvent>) {
+        self.events = Some(events);
+    }
+
+    /// Queue an event for the loop (after the current one).
+    pub(crate) fn enqueue(&mut self, event: ControllerEvent) {
+        match &self.events {
+            Some(tx) => {
+                let _ = tx.send(event);
+            }
+            None => self.self_events.push(event.name()),
+        }
+    }
+
+    /// Run the auto leader rebalance check after `delay` (replacing any scheduled one).
+    pub(crate) fn schedule_auto_leader_rebalance(&mut self, delay: std::time::Duration) {
+        if let Some(t) = self.rebalance_task.take() {
+            t.abort();
+        }
+        match &self.events {
+            Some(tx) => {
+                let tx = tx.clone();
+                self.rebalance_task = Some(tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(ControllerEvent::AutoPreferredReplicaLeaderElection);
+                }));
+            }
+            None => self.self_events.push("ScheduledAutoPreferredReplicaLeaderElection"),
         }
     }
 
@@ -116,6 +157,60 @@ impl<Z: ControllerZk> ControllerCore<Z> {
             }
             ControllerEvent::TopicDeletionStopReplicaResponseReceived { broker_id, error_code, partition_errors } => {
                 self.process_topic_deletion_stop_replica_response(broker_id, error_code, partition_errors).await
+            }
+            ControllerEvent::ControlledShutdown { broker_id, broker_epoch, reply } => {
+                let r = self.process_controlled_shutdown(broker_id, broker_epoch).await;
+                let _ = reply.send(r);
+                Ok(())
+            }
+            ControllerEvent::AlterIsrReceived { request, reply } => {
+                let (response, changed) = self.process_alter_isr(&request).await;
+                let _ = reply.send(response);
+                self.maybe_complete_reassignments(&changed).await
+            }
+            ControllerEvent::IsrChangeNotification => self.process_isr_change_notification().await,
+            ControllerEvent::ReplicaLeaderElection { partitions, election_type, trigger, reply } => {
+                match self.process_replica_leader_election(partitions.clone(), election_type, trigger).await {
+                    Ok(results) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(results);
+                        }
+                        Ok(())
+                    }
+                    Err(e) => {
+                        if let Some(reply) = reply {
+                            let code = match e {
+                                ControllerError::ControllerMoved => crate::requests_api::codes::NOT_CONTROLLER,
+                                _ => crate::requests_api::codes::UNKNOWN_SERVER_ERROR,
+                            };
+                            let err = crate::requests_api::ApiError::with_message(code, e.to_string());
+                            let _ = reply.send(partitions.unwrap_or_default().into_iter().map(|tp| (tp, Err(err.clone()))).collect());
+                        }
+                        Err(e)
+                    }
+                }
+            }
+            ControllerEvent::AutoPreferredReplicaLeaderElection => self.process_auto_preferred_replica_leader_election().await,
+            ControllerEvent::ZkPartitionReassignment => self.process_zk_partition_reassignment().await.map(|_| ()),
+            ControllerEvent::ApiPartitionReassignment { reassignments, reply } => {
+                match self.process_api_partition_reassignment(reassignments).await {
+                    Ok(r) => {
+                        let _ = reply.send(r);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let code = match e {
+                            ControllerError::ControllerMoved => crate::requests_api::codes::NOT_CONTROLLER,
+                            _ => crate::requests_api::codes::UNKNOWN_SERVER_ERROR,
+                        };
+                        let _ = reply.send(Err(crate::requests_api::ApiError::with_message(code, e.to_string())));
+                        Err(e)
+                    }
+                }
+            }
+            ControllerEvent::ListPartitionReassignments { partitions, reply } => {
+                let _ = reply.send(self.process_list_partition_reassignments(partitions));
+                Ok(())
             }
             ControllerEvent::Shutdown(done) => {
                 self.shutdown().await;
@@ -240,7 +335,15 @@ impl<Z: ControllerZk> ControllerCore<Z> {
     /// Spec §2.3, the steps that apply to this controller.
     async fn on_controller_failover(&mut self) -> Result<()> {
         self.setup_feature_versioning().await?;
-        for target in [WatchTarget::BrokerIds, WatchTarget::Topics, WatchTarget::TopicDeletions] {
+        let start = std::time::Instant::now();
+        for target in [
+            WatchTarget::BrokerIds,
+            WatchTarget::Topics,
+            WatchTarget::TopicDeletions,
+            WatchTarget::IsrChangeNotifications,
+            WatchTarget::ReassignPartitions,
+            WatchTarget::PreferredReplicaElection,
+        ] {
             self.zk.watch(target).await?;
         }
         for parent in [paths::LOG_DIR_EVENT_NOTIFICATION, paths::ISR_CHANGE_NOTIFICATION] {
@@ -249,15 +352,32 @@ impl<Z: ControllerZk> ControllerCore<Z> {
             zk_executor::delete_fenced(&self.zk, self.ctx.epoch_zk_version, &children).await?;
         }
         self.initialize_controller_context().await?;
+        tracing::info!("Failover step: controller context initialized in {} ms", start.elapsed().as_millis());
         let (to_delete, ineligible) = self.fetch_topic_deletions_in_progress().await?;
         self.topic_deletion_manager_init(to_delete, ineligible).await?;
         let all: Vec<i32> = self.ctx.live_or_shutting_down_broker_ids().into_iter().collect();
         self.send_update_metadata_request(&all, &[]);
+        let step = std::time::Instant::now();
         self.replica_state_machine_startup().await?;
+        tracing::info!("Failover step: replica state machine started in {} ms", step.elapsed().as_millis());
+        let step = std::time::Instant::now();
         PartitionStateMachine::initialize_partition_states(&mut self.ctx);
         self.trigger_online_partition_state_change().await?;
+        tracing::info!("Failover step: partition state machine started in {} ms", step.elapsed().as_millis());
+        tracing::info!("Ready to serve as the new controller with epoch {}", self.ctx.epoch);
+        self.initialize_partition_reassignments().await?;
         self.resume_deletions().await?;
-        tracing::info!("Controller {} completed failover for epoch {}", self.config.broker_id, self.ctx.epoch);
+        self.process_pending_preferred_replica_elections().await?;
+        if self.config.auto_leader_rebalance_enable {
+            self.schedule_auto_leader_rebalance(crate::leader_election::AUTO_REBALANCE_FIRST_DELAY);
+        }
+        tracing::info!(
+            "Controller {} completed failover for epoch {} in {} ms ({} partitions)",
+            self.config.broker_id,
+            self.ctx.epoch,
+            start.elapsed().as_millis(),
+            self.ctx.all_partitions().len()
+        );
         Ok(())
     }
 
@@ -359,6 +479,9 @@ impl<Z: ControllerZk> ControllerCore<Z> {
     fn on_controller_resignation(&mut self) {
         tracing::info!("Resigning as controller (broker {}, epoch {})", self.config.broker_id, self.ctx.epoch);
         self.zk.unwatch_all_but_controller();
+        if let Some(t) = self.rebalance_task.take() {
+            t.abort();
+        }
         self.channel.shutdown();
         self.batch.clear();
         let epoch = self.ctx.epoch;

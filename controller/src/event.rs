@@ -5,7 +5,11 @@
 
 use tokio::sync::oneshot;
 
-use crate::context::TopicPartition;
+use crate::context::{ReplicaAssignment, TopicPartition};
+use crate::requests_api::{
+    AlterIsrRequestData, ApiError, ControlledShutdownError, ElectionTrigger, ElectionType, PartitionResults,
+};
+use wire::kafka_protocol::messages::AlterPartitionResponse;
 
 /// One unit of controller work (Kafka's `ControllerEvent`). The enum is open: issue #3 adds
 /// reassignment, preferred election, controlled shutdown and AlterIsr events.
@@ -56,6 +60,55 @@ pub enum ControllerEvent {
         /// Error code of every partition the request asked to delete.
         partition_errors: Vec<(TopicPartition, i16)>,
     },
+    /// A broker asked to shut down in a controlled way; the reply lists the partitions it still leads.
+    ControlledShutdown {
+        /// The broker shutting down.
+        broker_id: i32,
+        /// Its broker epoch (-1 = unknown, ControlledShutdown v0-1).
+        broker_epoch: i64,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Vec<TopicPartition>, ControlledShutdownError>>,
+    },
+    /// A leader asked to change ISRs (AlterIsr).
+    AlterIsrReceived {
+        /// The decoded request.
+        request: AlterIsrRequestData,
+        /// Where the answer goes.
+        reply: oneshot::Sender<AlterPartitionResponse>,
+    },
+    /// Children of `/isr_change_notification` changed (brokers on the ZooKeeper ISR path).
+    IsrChangeNotification,
+    /// A leader election requested by an admin client, `/admin/preferred_replica_election`, or the
+    /// auto-rebalance task. `partitions` is `None` for "read the znode" (ZooKeeper trigger) or "all
+    /// partitions" (admin client).
+    ReplicaLeaderElection {
+        /// Partitions to elect.
+        partitions: Option<Vec<TopicPartition>>,
+        /// Preferred or unclean.
+        election_type: ElectionType,
+        /// Who asked.
+        trigger: ElectionTrigger,
+        /// Admin client answer.
+        reply: Option<oneshot::Sender<PartitionResults>>,
+    },
+    /// The periodic auto leader rebalance check.
+    AutoPreferredReplicaLeaderElection,
+    /// `/admin/reassign_partitions` was created (or must be re-checked).
+    ZkPartitionReassignment,
+    /// AlterPartitionReassignments: target replicas per partition, `None` = cancel.
+    ApiPartitionReassignment {
+        /// Requested targets.
+        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<PartitionResults, ApiError>>,
+    },
+    /// ListPartitionReassignments (`None` = every ongoing reassignment).
+    ListPartitionReassignments {
+        /// Partitions asked about.
+        partitions: Option<Vec<TopicPartition>>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Vec<(TopicPartition, ReplicaAssignment)>, ApiError>>,
+    },
     /// Stop: resign, stop the channel manager and end the loop; `done` is answered at the end.
     Shutdown(Option<oneshot::Sender<()>>),
 }
@@ -79,6 +132,14 @@ impl ControllerEvent {
             ControllerEvent::TopicDeletionStopReplicaResponseReceived { .. } => {
                 "TopicDeletionStopReplicaResponseReceived"
             }
+            ControllerEvent::ControlledShutdown { .. } => "ControlledShutdown",
+            ControllerEvent::AlterIsrReceived { .. } => "AlterIsrReceived",
+            ControllerEvent::IsrChangeNotification => "IsrChangeNotification",
+            ControllerEvent::ReplicaLeaderElection { .. } => "ReplicaLeaderElection",
+            ControllerEvent::AutoPreferredReplicaLeaderElection => "AutoPreferredReplicaLeaderElection",
+            ControllerEvent::ZkPartitionReassignment => "ZkPartitionReassignment",
+            ControllerEvent::ApiPartitionReassignment { .. } => "ApiPartitionReassignment",
+            ControllerEvent::ListPartitionReassignments { .. } => "ListPartitionReassignments",
             ControllerEvent::Shutdown(_) => "Shutdown",
         }
     }

@@ -17,6 +17,11 @@ use zk_schema::{KafkaZkClient, SessionEvent};
 
 use crate::channel_manager::ControllerChannelManager;
 use crate::config::ControllerConfig;
+use crate::context::{ReplicaAssignment, TopicPartition};
+use crate::requests_api::{
+    codes, AlterIsrPartition, AlterIsrRequestData, ApiError, ControlledShutdownError, ElectionTrigger, ElectionType,
+};
+use wire::kafka_protocol::messages::{AlterPartitionRequest, AlterPartitionResponse};
 use crate::controller_core::{ControllerCore, SharedControllerState};
 use crate::event::ControllerEvent;
 use crate::zk_backend::{ControllerZk, ZkBackend};
@@ -58,7 +63,8 @@ impl KafkaController {
             tx.clone(),
         );
         let broker_id = config.broker_id;
-        let core = ControllerCore::new(config, backend, Box::new(channel), registration, broker_epoch, state.clone());
+        let mut core = ControllerCore::new(config, backend, Box::new(channel), registration, broker_epoch, state.clone());
+        core.set_event_sender(tx.clone());
         let session_task = tokio::spawn(session_listener(zk.subscribe(), tx.clone(), expiry_pending.clone()));
         let _ = tx.send(ControllerEvent::Startup);
         let loop_task = tokio::spawn(run_event_loop(core, rx, expiry_pending.clone()));
@@ -86,6 +92,96 @@ impl KafkaController {
     /// The epoch this broker last won as controller (0 before any win).
     pub fn epoch(&self) -> i32 {
         self.inner.state.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Controlled shutdown of `broker_id` (spec §2.13): moves its leaderships away and takes it out
+    /// of every ISR; returns the partitions it still leads (the broker retries while non-empty).
+    pub async fn controlled_shutdown(
+        &self,
+        broker_id: i32,
+        broker_epoch: i64,
+    ) -> Result<Vec<(String, i32)>, ControlledShutdownError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(ControllerEvent::ControlledShutdown { broker_id, broker_epoch, reply });
+        match rx.await {
+            Ok(r) => r.map(|v| v.into_iter().map(|tp| (tp.topic, tp.partition)).collect()),
+            Err(_) => Err(ControlledShutdownError::NotController),
+        }
+    }
+
+    /// AlterIsr (AlterPartition v0) from a partition leader.
+    pub async fn alter_isr(&self, req: AlterPartitionRequest) -> AlterPartitionResponse {
+        let request = AlterIsrRequestData {
+            broker_id: req.broker_id.0,
+            broker_epoch: req.broker_epoch,
+            partitions: req
+                .topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions.iter().map(move |p| AlterIsrPartition {
+                        tp: TopicPartition::new(t.topic_name.0.as_str(), p.partition_index),
+                        leader_epoch: p.leader_epoch,
+                        new_isr: p.new_isr.iter().map(|b| b.0).collect(),
+                        partition_epoch: p.partition_epoch,
+                    })
+                })
+                .collect(),
+        };
+        let (reply, rx) = oneshot::channel();
+        self.send(ControllerEvent::AlterIsrReceived { request, reply });
+        rx.await.unwrap_or_else(|_| AlterPartitionResponse::default().with_error_code(codes::NOT_CONTROLLER))
+    }
+
+    /// ElectLeaders: `None` = every partition (then partitions needing no election are left out).
+    pub async fn elect_leaders(
+        &self,
+        election_type: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Vec<((String, i32), Result<(), (i16, Option<String>)>)> {
+        let partitions: Option<Vec<TopicPartition>> =
+            partitions.map(|v| v.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
+        let asked = partitions.clone().unwrap_or_default();
+        let (reply, rx) = oneshot::channel();
+        self.send(ControllerEvent::ReplicaLeaderElection {
+            partitions,
+            election_type,
+            trigger: ElectionTrigger::AdminClient,
+            reply: Some(reply),
+        });
+        let results = rx.await.unwrap_or_else(|_| {
+            asked.into_iter().map(|tp| (tp, Err(ApiError::new(codes::NOT_CONTROLLER)))).collect()
+        });
+        results.into_iter().map(|(tp, r)| ((tp.topic, tp.partition), r.map_err(|e| (e.code, e.message)))).collect()
+    }
+
+    /// AlterPartitionReassignments: target replicas per partition, `None` cancels. `Err` is a
+    /// request-level error (NOT_CONTROLLER).
+    pub async fn alter_partition_reassignments(
+        &self,
+        reassignments: Vec<((String, i32), Option<Vec<i32>>)>,
+    ) -> Result<Vec<((String, i32), Result<(), ApiError>)>, ApiError> {
+        let reassignments = reassignments.into_iter().map(|((t, p), r)| (TopicPartition::new(t, p), r)).collect();
+        let (reply, rx) = oneshot::channel();
+        self.send(ControllerEvent::ApiPartitionReassignment { reassignments, reply });
+        let results = rx.await.unwrap_or_else(|_| Err(ApiError::new(codes::NOT_CONTROLLER)))?;
+        Ok(results.into_iter().map(|(tp, r)| ((tp.topic, tp.partition), r)).collect())
+    }
+
+    /// ListPartitionReassignments (`None` = all ongoing): RS/AR/RR per partition being reassigned.
+    pub async fn list_partition_reassignments(
+        &self,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<((String, i32), ReplicaAssignment)>, ApiError> {
+        let partitions = partitions.map(|v| v.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
+        let (reply, rx) = oneshot::channel();
+        self.send(ControllerEvent::ListPartitionReassignments { partitions, reply });
+        let results = rx.await.unwrap_or_else(|_| Err(ApiError::new(codes::NOT_CONTROLLER)))?;
+        Ok(results.into_iter().map(|(tp, a)| ((tp.topic, tp.partition), a)).collect())
+    }
+
+    fn send(&self, event: ControllerEvent) {
+        // A closed loop drops the event and with it the reply sender: callers see NOT_CONTROLLER.
+        let _ = self.inner.events.send(event);
     }
 
     /// Resign (releasing `/controller`), stop the channel manager and the loop. Waits for the loop to

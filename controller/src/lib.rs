@@ -17,19 +17,24 @@
 
 #![warn(missing_docs)]
 
+pub mod alter_isr;
 pub mod broker_membership;
 pub mod channel_manager;
 pub mod config;
 pub mod context;
+pub mod controlled_shutdown;
 pub mod controller_core;
 pub mod election;
 pub mod error;
 pub mod event;
 pub mod kafka_controller;
+pub mod leader_election;
 pub mod partition_state_machine;
+pub mod reassignment;
 pub mod replica_state_machine;
 pub mod request_batch;
 pub mod requests;
+pub mod requests_api;
 pub mod topic_deletion_manager;
 pub mod topic_events;
 pub mod zk_backend;
@@ -47,6 +52,7 @@ pub use event::ControllerEvent;
 pub use kafka_controller::KafkaController;
 pub use partition_state_machine::{PartitionState, PartitionStateMachine};
 pub use replica_state_machine::{ReplicaState, ReplicaStateMachine};
+pub use requests_api::{ApiError, ControlledShutdownError, ElectionTrigger, ElectionType, PartitionResults};
 pub use request_batch::{ControllerBrokerRequestBatch, ControllerRequest};
 pub use topic_deletion_manager::TopicDeletionManager;
 pub use zk_backend::{ControllerZk, WatchTarget, ZkBackend};

@@ -40,6 +40,12 @@ pub enum WatchTarget {
     Topic(String),
     /// Child watch on `/admin/delete_topics` → `TopicDeletion`.
     TopicDeletions,
+    /// Exists-watch on `/admin/reassign_partitions` → `ZkPartitionReassignment` on creation only.
+    ReassignPartitions,
+    /// Exists-watch on `/admin/preferred_replica_election` → `ReplicaLeaderElection` on creation only.
+    PreferredReplicaElection,
+    /// Child watch on `/isr_change_notification` → `IsrChangeNotification`.
+    IsrChangeNotifications,
 }
 
 impl WatchTarget {
@@ -59,6 +65,22 @@ impl WatchTarget {
             WatchTarget::Topics => ControllerEvent::TopicChange,
             WatchTarget::Topic(t) => ControllerEvent::PartitionModifications(t.clone()),
             WatchTarget::TopicDeletions => ControllerEvent::TopicDeletion,
+            // Like Kafka's handlers, only creation matters: the controller's own rewrites and
+            // deletions of these nodes must not trigger another round.
+            WatchTarget::ReassignPartitions => match ev {
+                WatchEvent::Created(_) => ControllerEvent::ZkPartitionReassignment,
+                _ => return None,
+            },
+            WatchTarget::PreferredReplicaElection => match ev {
+                WatchEvent::Created(_) => ControllerEvent::ReplicaLeaderElection {
+                    partitions: None,
+                    election_type: crate::requests_api::ElectionType::Preferred,
+                    trigger: crate::requests_api::ElectionTrigger::ZkTriggered,
+                    reply: None,
+                },
+                _ => return None,
+            },
+            WatchTarget::IsrChangeNotifications => ControllerEvent::IsrChangeNotification,
         })
     }
 }
@@ -119,6 +141,13 @@ impl ZkBackend {
             WatchTarget::Topics => self.zk.get_children_and_watch(paths::BROKER_TOPICS).await?.1,
             WatchTarget::Topic(t) => self.zk.get_data_and_watch(&paths::topic(t)).await?.1,
             WatchTarget::TopicDeletions => self.zk.get_children_and_watch(paths::DELETE_TOPICS).await?.1,
+            WatchTarget::ReassignPartitions => self.zk.exists_and_watch(paths::REASSIGN_PARTITIONS).await?.1,
+            WatchTarget::PreferredReplicaElection => {
+                self.zk.exists_and_watch(paths::PREFERRED_REPLICA_ELECTION).await?.1
+            }
+            WatchTarget::IsrChangeNotifications => {
+                self.zk.get_children_and_watch(paths::ISR_CHANGE_NOTIFICATION).await?.1
+            }
         })
     }
 }
