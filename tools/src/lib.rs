@@ -5,3 +5,5 @@ pub mod client;
 pub mod console;
 pub mod configs;
 pub mod topics;
+pub mod reassign;
+pub mod election;

@@ -1,0 +1,99 @@
+//! `kafka-reassign-partitions`: propose, start and check partition reassignments through
+//! ZooKeeper (`/admin/reassign_partitions`), as Kafka 2.8's `ReassignPartitionsCommand` does with
+//! `--zookeeper`.
+//!
+//! * [`args`] — flags and Kafka's checks (usage on stderr, exit 1);
+//! * [`json`] — the tool's JSON files and Kafka's rendering of assignments;
+//! * [`command`] — `--generate`, `--execute` (with `--throttle`) and `--verify` against ZooKeeper.
+//!
+//! `--bootstrap-server` (and with it `--cancel`, `--list`, `--additional`, log-dir moves) is
+//! refused: only the ZooKeeper path is implemented.
+
+pub mod args;
+pub mod command;
+pub mod json;
+
+use std::io::Write;
+
+use crate::topics::{block_on, close, connect, report_args_exit};
+use args::{parse_args, usage, ReassignAction};
+use command::ReassignError;
+
+/// What Kafka 2.8 prints first when run with `--zookeeper`.
+pub const ZK_DEPRECATION: &str = "Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.";
+
+/// Run with `args` (program name excluded); returns the exit code.
+pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let opts = match parse_args(args) {
+        Ok(o) => o,
+        Err(exit) => return report_args_exit(exit, &usage(), out, err),
+    };
+    let outcome: Result<(), ReassignError> = match (&opts.bootstrap_server, &opts.zookeeper) {
+        (Some(_), _) | (None, None) => Err(ReassignError::Failed(
+            "--bootstrap-server is not supported by this implementation of kafka-reassign-partitions yet; use --zookeeper"
+                .into(),
+        )),
+        (None, Some(zk_connect)) => {
+            let _ = writeln!(out, "{ZK_DEPRECATION}");
+            block_on(async {
+                let zk = connect(zk_connect).await.map_err(ReassignError::Failed)?;
+                let result = match opts.action {
+                    ReassignAction::Generate => command::generate(
+                        &zk,
+                        opts.topics_to_move_json_file.as_deref().unwrap_or_default(),
+                        opts.broker_list.as_deref().unwrap_or_default(),
+                        opts.disable_rack_aware,
+                        &mut *out,
+                    )
+                    .await
+                    .map(|_| ()),
+                    ReassignAction::Execute => command::execute(
+                        &zk,
+                        opts.reassignment_json_file.as_deref().unwrap_or_default(),
+                        opts.throttle,
+                        &mut *out,
+                    )
+                    .await,
+                    ReassignAction::Verify => command::verify(
+                        &zk,
+                        opts.reassignment_json_file.as_deref().unwrap_or_default(),
+                        opts.preserve_throttles,
+                        &mut *out,
+                    )
+                    .await
+                    .map(|_| ()),
+                    ReassignAction::Cancel | ReassignAction::List => {
+                        Err(ReassignError::Failed("Unsupported action.".into()))
+                    }
+                };
+                close(zk).await;
+                result
+            })
+            .unwrap_or_else(|e| Err(ReassignError::Failed(e)))
+        }
+    };
+    let code = match outcome {
+        Ok(()) => 0,
+        Err(ReassignError::Terse(m)) => {
+            let _ = writeln!(out, "{m}");
+            1
+        }
+        Err(ReassignError::Failed(m)) => {
+            let _ = writeln!(out, "Error: {m}");
+            let _ = writeln!(err, "Error: {m}");
+            1
+        }
+    };
+    let _ = out.flush();
+    code
+}
+
+/// Entry point of the binary.
+pub fn main_exit_code() -> i32 {
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    run_with(&args, &mut out, &mut err)
+}
