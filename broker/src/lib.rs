@@ -11,6 +11,7 @@
 //! * [`dynamic_config`] — `/config/changes` processing (topic overrides).
 //! * [`errors`] — the one place where internal errors become Kafka error codes.
 
+pub mod alter_isr_manager;
 pub mod apis;
 pub mod config;
 pub mod dynamic_config;

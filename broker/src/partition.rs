@@ -2,14 +2,20 @@
 //! last accepted LeaderAndIsr, the follower progress it tracks as leader, and the high watermark.
 //!
 //! Waiters (delayed fetch/produce) subscribe to [`Partition::subscribe`], a watch channel that ticks on
-//! every append and high-watermark move, so no wakeup is ever lost and only the partitions
-//! concerned wake anybody up.
+//! every append, high-watermark move and ISR change, so no wakeup is ever lost and only the
+//! partitions concerned wake anybody up.
+//!
+//! ISR maintenance (spec §3.5) lives here: the leader tracks when each follower was last caught up,
+//! proposes expansions after follower fetches and shrinks from the periodic task, and sends each
+//! proposal through an [`AlterIsrSink`] (the `AlterIsrManager`). While a proposal is pending the
+//! *maximal* ISR (committed ∪ proposed) counts for the high watermark and `acks=all`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use storage::{Log, TopicPartition};
 use tokio::sync::watch;
+use wire::ResponseError;
 
 /// Leadership state from the controller (LeaderAndIsr), as this broker last accepted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +49,126 @@ pub struct FollowerState {
     pub last_fetch_ms: i64,
 }
 
+
 /// Position snapshot published to waiters: (log end offset, high watermark).
 pub type Progress = (i64, i64);
+
+/// An ISR change this leader asks the controller for (one AlterIsr partition entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrProposal {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The leader epoch the proposal was made in.
+    pub leader_epoch: i32,
+    /// The ISR asked for.
+    pub new_isr: Vec<i32>,
+    /// Partition epoch (zkVersion of the state znode) the proposal is based on.
+    pub partition_epoch: i32,
+}
+
+/// The controller's answer for one partition of an AlterIsr request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterIsrResult {
+    /// The ISR now stored by the controller.
+    Committed {
+        /// Leader epoch in the stored state.
+        leader_epoch: i32,
+        /// Stored ISR.
+        isr: Vec<i32>,
+        /// New partition epoch (zkVersion).
+        partition_epoch: i32,
+    },
+    /// A partition-level error.
+    Failed(ResponseError),
+}
+
+/// Where a partition sends its ISR proposals (the `AlterIsrManager`, or a recorder in tests).
+pub trait AlterIsrSink: Send + Sync {
+    /// Queue a proposal; false if one for this partition is already queued or in flight.
+    fn submit(&self, partition: Arc<Partition>, proposal: IsrProposal) -> bool;
+}
+
+/// Leader-only state guarded together with the leadership state.
+#[derive(Debug, Clone)]
+struct PartitionState {
+    leadership: LeadershipState,
+    /// ISR proposed to the controller and not yet answered.
+    pending_isr: Option<Vec<i32>>,
+    /// LEO when this broker became leader in the current epoch (-1 when not leader).
+    leader_epoch_start_offset: i64,
+}
+
+impl PartitionState {
+    fn maximal_isr(&self) -> Vec<i32> {
+        maximal_isr(&self.leadership.isr, self.pending_isr.as_deref())
+    }
+}
+
+/// Committed ISR ∪ pending proposal: what counts for the HW and `acks=all` while a change is in flight.
+pub fn maximal_isr(committed: &[i32], pending: Option<&[i32]>) -> Vec<i32> {
+    let mut out = committed.to_vec();
+    for r in pending.unwrap_or(&[]) {
+        if !out.contains(r) {
+            out.push(*r);
+        }
+    }
+    out
+}
+
+/// The leader's HW candidate (spec §3.5): min of the leader LEO and the LEO of every follower that
+/// is in the maximal ISR or was caught up within `lag_ms`. Unknown follower LEOs (-1) hold it back.
+pub fn high_watermark_candidate(
+    leader_leo: i64,
+    followers: &HashMap<i32, FollowerState>,
+    maximal_isr: &[i32],
+    now_ms: i64,
+    lag_ms: i64,
+) -> i64 {
+    let mut hw = leader_leo;
+    for (id, f) in followers {
+        if maximal_isr.contains(id) || now_ms - f.last_caught_up_ms <= lag_ms {
+            hw = hw.min(f.log_end_offset);
+        }
+    }
+    hw
+}
+
+/// ISR members (other than the leader) that are behind the leader's LEO and have not been caught
+/// up for more than `lag_ms` (spec §3.5 shrink rule).
+pub fn out_of_sync_replicas(
+    leader_id: i32,
+    isr: &[i32],
+    followers: &HashMap<i32, FollowerState>,
+    leader_leo: i64,
+    now_ms: i64,
+    lag_ms: i64,
+) -> Vec<i32> {
+    isr.iter()
+        .copied()
+        .filter(|&r| r != leader_id)
+        .filter(|r| match followers.get(r) {
+            Some(f) => f.log_end_offset != leader_leo && now_ms - f.last_caught_up_ms > lag_ms,
+            None => true,
+        })
+        .collect()
+}
+
+/// Whether a follower may join the ISR (spec §3.5 expand rule): not in it, no change in flight, its
+/// LEO at or past the HW and past the start of the leader's current epoch.
+pub fn can_expand_isr(
+    follower: i32,
+    isr: &[i32],
+    pending: bool,
+    follower_leo: i64,
+    high_watermark: i64,
+    leader_epoch_start_offset: i64,
+) -> bool {
+    !pending
+        && !isr.contains(&follower)
+        && follower_leo >= high_watermark
+        && leader_epoch_start_offset >= 0
+        && follower_leo >= leader_epoch_start_offset
+}
 
 /// A partition hosted by this broker.
 pub struct Partition {
@@ -52,7 +176,8 @@ pub struct Partition {
     broker_id: i32,
     log: Arc<Log>,
     topic_id: Option<String>,
-    state: RwLock<LeadershipState>,
+    replica_lag_time_max_ms: i64,
+    state: RwLock<PartitionState>,
     followers: Mutex<HashMap<i32, FollowerState>>,
     progress: watch::Sender<Progress>,
 }
@@ -65,6 +190,7 @@ impl Partition {
         log: Arc<Log>,
         topic_id: Option<String>,
         state: LeadershipState,
+        replica_lag_time_max_ms: i64,
     ) -> Self {
         let (progress, _) = watch::channel((log.log_end_offset(), log.high_watermark()));
         Partition {
@@ -72,7 +198,8 @@ impl Partition {
             broker_id,
             log,
             topic_id,
-            state: RwLock::new(state),
+            replica_lag_time_max_ms,
+            state: RwLock::new(PartitionState { leadership: state, pending_isr: None, leader_epoch_start_offset: -1 }),
             followers: Mutex::new(HashMap::new()),
             progress,
         }
@@ -93,19 +220,51 @@ impl Partition {
         &self.log
     }
 
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, PartitionState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, PartitionState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_followers(&self) -> std::sync::MutexGuard<'_, HashMap<i32, FollowerState>> {
+        self.followers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A copy of the leadership state.
     pub fn leadership(&self) -> LeadershipState {
-        self.state.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.read_state().leadership.clone()
     }
 
     /// Whether this broker currently leads the partition.
     pub fn is_leader(&self) -> bool {
-        self.leadership().leader == self.broker_id
+        self.read_state().leadership.leader == self.broker_id
     }
 
     /// Current leader epoch.
     pub fn leader_epoch(&self) -> i32 {
-        self.leadership().leader_epoch
+        self.read_state().leadership.leader_epoch
+    }
+
+    /// Committed ISR ∪ pending proposal.
+    pub fn maximal_isr(&self) -> Vec<i32> {
+        self.read_state().maximal_isr()
+    }
+
+    /// The ISR proposal awaiting the controller, if any.
+    pub fn pending_isr(&self) -> Option<Vec<i32>> {
+        self.read_state().pending_isr.clone()
+    }
+
+    /// LEO at which this broker's current leader epoch started (-1 when not leader).
+    pub fn leader_epoch_start_offset(&self) -> i64 {
+        self.read_state().leader_epoch_start_offset
+    }
+
+    /// What the leader knows about a follower (tests and tools).
+    pub fn follower_state(&self, replica: i32) -> Option<FollowerState> {
+        self.lock_followers().get(&replica).copied()
     }
 
     /// Watch the partition's (LEO, HW); ticks on every append and high-watermark change.
@@ -124,45 +283,64 @@ impl Partition {
     }
 
     /// Become leader (spec §3.1 LeaderAndIsr step 4): record the new state, start a leader epoch at
-    /// the current LEO, reset follower tracking, and try to advance the high watermark.
+    /// the current LEO, reset follower tracking, drop any pending ISR proposal, and try to advance
+    /// the high watermark. A broker that already led keeps its followers' known LEOs.
     pub fn make_leader(&self, new_state: LeadershipState, now_ms: i64) -> Result<(), storage::StorageError> {
         let leo = self.log.log_end_offset();
         self.log.leader_epoch_cache().assign(new_state.leader_epoch, leo)?;
         {
-            let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
-            followers.clear();
+            let mut st = self.write_state();
+            let was_leader = st.leadership.leader == self.broker_id;
+            let mut followers = self.lock_followers();
+            let old = std::mem::take(&mut *followers);
             for &r in new_state.replicas.iter().filter(|&&r| r != self.broker_id) {
                 let in_isr = new_state.isr.contains(&r);
+                let kept = if was_leader { old.get(&r).copied() } else { None };
                 followers.insert(
                     r,
                     FollowerState {
-                        log_end_offset: -1,
-                        log_start_offset: -1,
+                        log_end_offset: kept.map_or(-1, |f| f.log_end_offset),
+                        log_start_offset: kept.map_or(-1, |f| f.log_start_offset),
                         last_caught_up_ms: if in_isr { now_ms } else { 0 },
-                        last_fetch_leader_leo: -1,
-                        last_fetch_ms: 0,
+                        last_fetch_leader_leo: leo,
+                        last_fetch_ms: now_ms,
                     },
                 );
             }
+            st.leadership = new_state;
+            st.pending_isr = None;
+            st.leader_epoch_start_offset = leo;
         }
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) = new_state;
         self.maybe_increment_high_watermark(now_ms);
         self.publish();
         Ok(())
     }
 
-    /// Become follower: record the new leader and epoch. The ISR is only the leader's business.
+    /// Become follower: record the new leader and epoch, forget leader-only state.
     pub fn make_follower(&self, new_state: LeadershipState) {
-        self.followers.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) = new_state;
+        {
+            let mut st = self.write_state();
+            self.lock_followers().clear();
+            st.leadership = new_state;
+            st.pending_isr = None;
+            st.leader_epoch_start_offset = -1;
+        }
         self.publish();
     }
 
-    /// Record a follower fetch on the leader (spec §3.5 caught-up rule) and advance the high watermark.
-    pub fn update_follower_fetch_state(&self, replica: i32, fetch_offset: i64, log_start_offset: i64, now_ms: i64) {
+    /// Record a follower fetch on the leader (spec §3.5 caught-up rule), maybe propose adding it to
+    /// the ISR, and advance the high watermark. Fetches from non-replicas are ignored.
+    pub fn update_follower_fetch_state(
+        self: &Arc<Self>,
+        replica: i32,
+        fetch_offset: i64,
+        log_start_offset: i64,
+        now_ms: i64,
+        sink: &dyn AlterIsrSink,
+    ) {
         let leo = self.log.log_end_offset();
         {
-            let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut followers = self.lock_followers();
             let Some(f) = followers.get_mut(&replica) else { return };
             if fetch_offset >= leo {
                 f.last_caught_up_ms = now_ms;
@@ -174,27 +352,173 @@ impl Partition {
             f.last_fetch_leader_leo = leo;
             f.last_fetch_ms = now_ms;
         }
+        self.maybe_expand_isr(replica, sink);
         self.maybe_increment_high_watermark(now_ms);
     }
 
-    /// Leader: HW = min LEO over the leader and every follower that is in the ISR or caught up within
-    /// `replica.lag.time.max.ms` (approximated here by ISR membership; the lag rule arrives with ISR
-    /// maintenance). Only moves forward. Returns true if it moved.
-    pub fn maybe_increment_high_watermark(&self, _now_ms: i64) -> bool {
-        let state = self.leadership();
-        if state.leader != self.broker_id {
+    /// Propose adding `replica` to the ISR if it qualifies (spec §3.5).
+    pub fn maybe_expand_isr(self: &Arc<Self>, replica: i32, sink: &dyn AlterIsrSink) {
+        let Some(f) = self.follower_state(replica) else { return };
+        let mut st = self.write_state();
+        if st.leadership.leader != self.broker_id {
+            return;
+        }
+        let hw = self.log.high_watermark();
+        if !can_expand_isr(
+            replica,
+            &st.leadership.isr,
+            st.pending_isr.is_some(),
+            f.log_end_offset,
+            hw,
+            st.leader_epoch_start_offset,
+        ) {
+            return;
+        }
+        let mut new_isr = st.leadership.isr.clone();
+        new_isr.push(replica);
+        tracing::info!(
+            "Expanding ISR of {} from {:?} to {:?} (follower LEO {}, HW {hw})",
+            self.tp,
+            st.leadership.isr,
+            new_isr,
+            f.log_end_offset
+        );
+        self.propose_locked(&mut st, new_isr, sink);
+    }
+
+    /// Shrink task (spec §3.5): propose removing ISR members out of sync for longer than
+    /// `replica.lag.time.max.ms`. Nothing while another change is pending. Returns true if proposed.
+    pub fn maybe_shrink_isr(self: &Arc<Self>, now_ms: i64, sink: &dyn AlterIsrSink) -> bool {
+        let mut st = self.write_state();
+        if st.leadership.leader != self.broker_id || st.pending_isr.is_some() {
             return false;
         }
-        let mut new_hw = self.log.log_end_offset();
+        let leo = self.log.log_end_offset();
+        let out = {
+            let followers = self.lock_followers();
+            out_of_sync_replicas(self.broker_id, &st.leadership.isr, &followers, leo, now_ms, self.replica_lag_time_max_ms)
+        };
+        if out.is_empty() {
+            return false;
+        }
+        let new_isr: Vec<i32> = st.leadership.isr.iter().copied().filter(|r| !out.contains(r)).collect();
         {
-            let followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
-            for r in state.isr.iter().filter(|&&r| r != self.broker_id) {
-                let leo = followers.get(r).map(|f| f.log_end_offset).unwrap_or(-1);
-                new_hw = new_hw.min(leo.max(0));
+            let followers = self.lock_followers();
+            let detail: Vec<String> = out
+                .iter()
+                .map(|r| match followers.get(r) {
+                    Some(f) => format!("{r} (LEO {}, last caught up {} ms ago)", f.log_end_offset, now_ms - f.last_caught_up_ms),
+                    None => format!("{r} (no state)"),
+                })
+                .collect();
+            tracing::info!(
+                "Shrinking ISR of {} from {:?} to {:?}: out of sync {}; leader LEO {leo}, HW {}",
+                self.tp,
+                st.leadership.isr,
+                new_isr,
+                detail.join(", "),
+                self.log.high_watermark()
+            );
+        }
+        self.propose_locked(&mut st, new_isr, sink);
+        true
+    }
+
+    fn propose_locked(self: &Arc<Self>, st: &mut PartitionState, new_isr: Vec<i32>, sink: &dyn AlterIsrSink) {
+        let proposal = IsrProposal {
+            tp: self.tp.clone(),
+            leader_epoch: st.leadership.leader_epoch,
+            new_isr: new_isr.clone(),
+            partition_epoch: st.leadership.partition_epoch,
+        };
+        st.pending_isr = Some(new_isr);
+        if !sink.submit(self.clone(), proposal) {
+            tracing::warn!("ISR change for {} not queued: another one is still in flight", self.tp);
+            st.pending_isr = None;
+        }
+    }
+
+    /// Apply the controller's answer to `proposal` (spec §3.5): ignored if the partition moved on
+    /// (different pending state, other leader epoch, older partition epoch); committed ISRs replace
+    /// ours; unexpected errors re-send the same proposal; UNKNOWN_TOPIC_OR_PARTITION,
+    /// FENCED_LEADER_EPOCH and INVALID_UPDATE_VERSION leave it pending until the next LeaderAndIsr.
+    pub fn handle_alter_isr_result(
+        self: &Arc<Self>,
+        proposal: &IsrProposal,
+        result: AlterIsrResult,
+        now_ms: i64,
+        sink: &dyn AlterIsrSink,
+    ) {
+        {
+            let mut st = self.write_state();
+            if st.pending_isr.as_ref() != Some(&proposal.new_isr)
+                || st.leadership.leader_epoch != proposal.leader_epoch
+                || st.leadership.leader != self.broker_id
+            {
+                tracing::debug!("ignoring outdated AlterIsr answer for {}: {result:?}", self.tp);
+                return;
+            }
+            match result {
+                AlterIsrResult::Failed(e @ (ResponseError::UnknownTopicOrPartition
+                | ResponseError::FencedLeaderEpoch
+                | ResponseError::InvalidUpdateVersion)) => {
+                    tracing::info!(
+                        "controller refused ISR {:?} for {}: {e:?}; waiting for the next LeaderAndIsr",
+                        proposal.new_isr,
+                        self.tp
+                    );
+                    return;
+                }
+                AlterIsrResult::Failed(e) => {
+                    tracing::warn!("failed to update ISR of {} to {:?}: {e:?}; retrying", self.tp, proposal.new_isr);
+                    if !sink.submit(self.clone(), proposal.clone()) {
+                        st.pending_isr = None;
+                    }
+                    return;
+                }
+                AlterIsrResult::Committed { leader_epoch, isr, partition_epoch } => {
+                    if leader_epoch != st.leadership.leader_epoch {
+                        tracing::debug!("ignoring ISR {isr:?} for {}: leader epoch {leader_epoch} is not ours", self.tp);
+                        return;
+                    }
+                    if partition_epoch < st.leadership.partition_epoch {
+                        tracing::debug!("ignoring ISR {isr:?} for {}: partition epoch {partition_epoch} is older", self.tp);
+                        return;
+                    }
+                    tracing::info!(
+                        "ISR of {} updated to {:?} and partition epoch to {partition_epoch}",
+                        self.tp,
+                        isr
+                    );
+                    st.leadership.isr = isr;
+                    st.leadership.partition_epoch = partition_epoch;
+                    st.pending_isr = None;
+                }
             }
         }
-        if new_hw > self.log.high_watermark() {
-            self.log.update_high_watermark(new_hw);
+        self.maybe_increment_high_watermark(now_ms);
+        self.publish();
+    }
+
+    /// Leader: move the HW to the candidate of [`high_watermark_candidate`] if that is higher.
+    /// Returns true if it moved.
+    pub fn maybe_increment_high_watermark(&self, now_ms: i64) -> bool {
+        let candidate = {
+            let st = self.read_state();
+            if st.leadership.leader != self.broker_id {
+                return false;
+            }
+            let followers = self.lock_followers();
+            high_watermark_candidate(
+                self.log.log_end_offset(),
+                &followers,
+                &st.maximal_isr(),
+                now_ms,
+                self.replica_lag_time_max_ms,
+            )
+        };
+        if candidate > self.log.high_watermark() {
+            self.log.update_high_watermark(candidate);
             self.publish();
             true
         } else {
@@ -207,5 +531,211 @@ impl Partition {
         if !self.maybe_increment_high_watermark(now_ms) {
             self.publish();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storage::batch_builder::BatchBuilder;
+    use storage::{LogConfig, LogLoadParams};
+
+    const LAG: i64 = 30_000;
+    const T0: i64 = 1_700_000_000_000;
+
+    /// Records every proposal; refuses a second one for the same partition while `busy`.
+    #[derive(Default)]
+    struct Recorder {
+        proposals: Mutex<Vec<IsrProposal>>,
+        refuse: std::sync::atomic::AtomicBool,
+    }
+
+    impl AlterIsrSink for Recorder {
+        fn submit(&self, _partition: Arc<Partition>, proposal: IsrProposal) -> bool {
+            if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                return false;
+            }
+            self.proposals.lock().unwrap().push(proposal);
+            true
+        }
+    }
+
+    impl Recorder {
+        fn last(&self) -> Option<IsrProposal> {
+            self.proposals.lock().unwrap().last().cloned()
+        }
+        fn count(&self) -> usize {
+            self.proposals.lock().unwrap().len()
+        }
+    }
+
+    fn state(leader: i32, epoch: i32, isr: &[i32], replicas: &[i32], partition_epoch: i32) -> LeadershipState {
+        LeadershipState {
+            leader,
+            leader_epoch: epoch,
+            isr: isr.to_vec(),
+            replicas: replicas.to_vec(),
+            controller_epoch: 1,
+            partition_epoch,
+        }
+    }
+
+    fn partition(dir: &tempfile::TempDir) -> Arc<Partition> {
+        let tp = TopicPartition::new("t", 0);
+        let log = Log::open(dir.path().join("t-0"), tp.clone(), LogConfig::default(), LogLoadParams::new(true)).unwrap();
+        Arc::new(Partition::new(tp, 1, Arc::new(log), None, state(-1, -1, &[], &[1, 2, 3], -1), LAG))
+    }
+
+    fn append(p: &Partition, n: usize) {
+        let epoch = p.leader_epoch();
+        p.log().append_as_leader(&BatchBuilder::new(T0).records(n).build(), epoch, T0).unwrap();
+        p.after_leader_append(T0);
+    }
+
+    fn follower(leo: i64, caught_up: i64) -> FollowerState {
+        FollowerState { log_end_offset: leo, log_start_offset: 0, last_caught_up_ms: caught_up, last_fetch_leader_leo: leo, last_fetch_ms: caught_up }
+    }
+
+    #[test]
+    fn hw_candidate_counts_maximal_isr_and_recently_caught_up() {
+        let mut f = HashMap::new();
+        f.insert(2, follower(5, T0));
+        f.insert(3, follower(3, T0 - 1000));
+        // 3 is outside the ISR but caught up within the lag: it holds the HW back.
+        assert_eq!(high_watermark_candidate(10, &f, &[1, 2], T0, LAG), 3);
+        // Long out of touch: ignored.
+        f.insert(3, follower(3, 0));
+        assert_eq!(high_watermark_candidate(10, &f, &[1, 2], T0, LAG), 5);
+        // In the maximal ISR (pending expansion): counted however stale.
+        assert_eq!(high_watermark_candidate(10, &f, &maximal_isr(&[1, 2], Some(&[1, 2, 3])), T0, LAG), 3);
+        // Unknown LEO of an ISR member blocks any advance.
+        f.insert(2, follower(-1, T0));
+        assert_eq!(high_watermark_candidate(10, &f, &[1, 2], T0, LAG), -1);
+        assert_eq!(high_watermark_candidate(10, &HashMap::new(), &[1], T0, LAG), 10);
+    }
+
+    #[test]
+    fn out_of_sync_needs_both_lag_and_missing_data() {
+        let mut f = HashMap::new();
+        f.insert(2, follower(10, 0)); // at the leader's LEO: in sync however old
+        f.insert(3, follower(7, T0 - LAG - 1)); // behind and silent too long
+        f.insert(4, follower(7, T0 - LAG)); // behind but exactly at the limit
+        assert_eq!(out_of_sync_replicas(1, &[1, 2, 3, 4], &f, 10, T0, LAG), vec![3]);
+        assert_eq!(out_of_sync_replicas(1, &[1, 5], &f, 10, T0, LAG), vec![5]);
+    }
+
+    #[test]
+    fn expansion_rules() {
+        assert!(can_expand_isr(3, &[1, 2], false, 10, 10, 4));
+        assert!(!can_expand_isr(3, &[1, 2], true, 10, 10, 4), "change in flight");
+        assert!(!can_expand_isr(2, &[1, 2], false, 10, 10, 4), "already in");
+        assert!(!can_expand_isr(3, &[1, 2], false, 9, 10, 4), "below HW");
+        assert!(!can_expand_isr(3, &[1, 2], false, 3, 3, 4), "before the leader epoch start");
+        assert!(!can_expand_isr(3, &[1, 2], false, 3, 3, -1), "not leader");
+    }
+
+    #[test]
+    fn leader_hw_follows_isr_fetches() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(&dir);
+        let sink = Recorder::default();
+        p.make_leader(state(1, 5, &[1, 2], &[1, 2, 3], 10), T0).unwrap();
+        assert_eq!(p.log().leader_epoch_cache().entries(), vec![(5, 0)]);
+        append(&p, 10);
+        assert_eq!(p.log().high_watermark(), 0, "ISR follower 2 has not fetched");
+        p.update_follower_fetch_state(2, 4, 0, T0 + 1, &sink);
+        assert_eq!(p.log().high_watermark(), 4);
+        p.update_follower_fetch_state(2, 10, 0, T0 + 2, &sink);
+        assert_eq!(p.log().high_watermark(), 10);
+        // Non-replicas are ignored.
+        p.update_follower_fetch_state(9, 10, 0, T0 + 2, &sink);
+        assert!(p.follower_state(9).is_none());
+        assert_eq!(sink.count(), 0);
+    }
+
+    #[test]
+    fn expand_then_commit_and_ignore_stale_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(&dir);
+        let sink = Recorder::default();
+        append(&p, 3); // not leader yet: nothing happens to the HW
+        p.make_leader(state(1, 5, &[1, 2], &[1, 2, 3], 10), T0).unwrap();
+        assert_eq!(p.leader_epoch_start_offset(), 3);
+        append(&p, 7);
+        p.update_follower_fetch_state(2, 10, 0, T0 + 1, &sink);
+        assert_eq!(p.log().high_watermark(), 10);
+        // Follower 3 below the leader epoch start offset: no expansion.
+        p.update_follower_fetch_state(3, 2, 0, T0 + 1, &sink);
+        assert_eq!(sink.count(), 0);
+        p.update_follower_fetch_state(3, 10, 0, T0 + 2, &sink);
+        let proposal = sink.last().expect("expansion proposed");
+        assert_eq!(proposal, IsrProposal { tp: TopicPartition::new("t", 0), leader_epoch: 5, new_isr: vec![1, 2, 3], partition_epoch: 10 });
+        assert_eq!(p.pending_isr(), Some(vec![1, 2, 3]));
+        assert_eq!(p.maximal_isr(), vec![1, 2, 3]);
+        assert_eq!(p.leadership().isr, vec![1, 2], "committed ISR unchanged while pending");
+        // No second proposal while one is pending.
+        p.update_follower_fetch_state(3, 10, 0, T0 + 3, &sink);
+        assert_eq!(sink.count(), 1);
+        // An answer for another leader epoch is ignored; so is an older partition epoch.
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Committed { leader_epoch: 4, isr: vec![1, 2, 3], partition_epoch: 11 }, T0, &sink);
+        assert_eq!(p.leadership().isr, vec![1, 2]);
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Committed { leader_epoch: 5, isr: vec![1, 2, 3], partition_epoch: 9 }, T0, &sink);
+        assert_eq!(p.leadership().isr, vec![1, 2]);
+        assert!(p.pending_isr().is_some());
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Committed { leader_epoch: 5, isr: vec![1, 2, 3], partition_epoch: 11 }, T0, &sink);
+        assert_eq!(p.leadership().isr, vec![1, 2, 3]);
+        assert_eq!(p.leadership().partition_epoch, 11);
+        assert_eq!(p.pending_isr(), None);
+        // A late duplicate answer does nothing.
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Committed { leader_epoch: 5, isr: vec![1, 2], partition_epoch: 12 }, T0, &sink);
+        assert_eq!(p.leadership().isr, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn shrink_errors_and_leader_and_isr_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(&dir);
+        let sink = Recorder::default();
+        p.make_leader(state(1, 5, &[1, 2, 3], &[1, 2, 3], 10), T0).unwrap();
+        append(&p, 10);
+        p.update_follower_fetch_state(2, 10, 0, T0 + 1, &sink);
+        p.update_follower_fetch_state(3, 4, 0, T0 + 1, &sink);
+        assert_eq!(p.log().high_watermark(), 4);
+        // Within the lag nobody is out of sync.
+        assert!(!p.maybe_shrink_isr(T0 + LAG, &sink));
+        // 2 keeps fetching at the LEO; 3 stays stuck.
+        p.update_follower_fetch_state(2, 10, 0, T0 + LAG + 5, &sink);
+        assert!(p.maybe_shrink_isr(T0 + LAG + 10, &sink));
+        let proposal = sink.last().unwrap();
+        assert_eq!(proposal.new_isr, vec![1, 2]);
+        // While the shrink is pending 3 still counts (maximal ISR), so the HW stays.
+        assert_eq!(p.maximal_isr(), vec![1, 2, 3]);
+        assert!(!p.maybe_increment_high_watermark(T0 + LAG + 10));
+        // A refusal that waits for LeaderAndIsr keeps it pending, an unexpected error retries.
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Failed(ResponseError::InvalidUpdateVersion), T0, &sink);
+        assert_eq!(sink.count(), 1);
+        assert!(p.pending_isr().is_some());
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Failed(ResponseError::NotController), T0, &sink);
+        assert_eq!(sink.count(), 2);
+        assert_eq!(sink.last().unwrap(), proposal);
+        // Commit: the HW advances without 3.
+        p.handle_alter_isr_result(&proposal, AlterIsrResult::Committed { leader_epoch: 5, isr: vec![1, 2], partition_epoch: 11 }, T0 + LAG + 20, &sink);
+        assert_eq!(p.leadership().isr, vec![1, 2]);
+        assert_eq!(p.log().high_watermark(), 10);
+        // A refused submission reverts the pending state.
+        p.update_follower_fetch_state(3, 10, 0, T0 + LAG + 30, &sink);
+        assert_eq!(p.pending_isr(), Some(vec![1, 2, 3]));
+        // LeaderAndIsr (same leader, new epoch) clears it and keeps follower LEOs.
+        p.make_leader(state(1, 6, &[1, 2], &[1, 2, 3], 12), T0 + LAG + 40).unwrap();
+        assert_eq!(p.pending_isr(), None);
+        assert_eq!(p.follower_state(3).unwrap().log_end_offset, 10);
+        sink.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+        p.update_follower_fetch_state(3, 10, 0, T0 + LAG + 50, &sink);
+        assert_eq!(p.pending_isr(), None, "refused submission leaves no pending state");
+        // Becoming follower drops leader state.
+        p.make_follower(state(2, 7, &[1, 2], &[1, 2, 3], 13));
+        assert!(!p.is_leader());
+        assert_eq!(p.leader_epoch_start_offset(), -1);
+        assert!(p.follower_state(2).is_none());
     }
 }

@@ -37,6 +37,37 @@ pub struct LeaderEndpoint {
 #[derive(Debug, Clone, Copy)]
 struct FetchState {
     leader_epoch: i32,
+    /// After an error the partition sits out fetches until then (`replica.fetch.backoff.ms`).
+    delayed_until: Option<tokio::time::Instant>,
+}
+
+/// Where a follower truncates after the leader's answer `(leader_epoch, leader_end_offset)` for its
+/// last epoch (DivergingEpoch or OffsetsForLeaderEpoch), spec §3.7. `local` is our own
+/// `end_offset_for(leader_epoch)` (None if we know no epoch <= it), `leo` our log end offset and
+/// `hw` our high watermark. Returns (offset, complete): not complete means the leader should be
+/// asked again with our now-latest epoch (KIP-279), which fetching with `last_fetched_epoch` does.
+pub fn truncation_offset(leader: (i32, i64), local: Option<(i32, i64)>, leo: i64, hw: i64) -> (i64, bool) {
+    let (leader_epoch, leader_end) = leader;
+    if leader_end < 0 {
+        // The leader knows nothing of that epoch: fall back to the high watermark.
+        return (hw.min(leo), true);
+    }
+    if leader_epoch < 0 {
+        // An old leader without epochs.
+        return (leader_end.min(leo), true);
+    }
+    match local {
+        Some((local_epoch, local_end)) if local_epoch == leader_epoch => (local_end.min(leader_end).min(leo), true),
+        Some((_, local_end)) => (local_end.min(leo), false),
+        None => (leader_end.min(leo), true),
+    }
+}
+
+/// Our own end offset for `epoch`, as Kafka's `Log.endOffsetForEpoch`: None if the cache has no
+/// entry for it (undefined answer).
+fn local_end_offset_for(log: &storage::Log, epoch: i32) -> Option<(i32, i64)> {
+    let (e, o) = log.leader_epoch_cache().end_offset_for(epoch, log.log_end_offset());
+    (o >= 0 && e >= 0).then_some((e, o))
 }
 
 struct FetcherTask {
@@ -100,7 +131,23 @@ impl ReplicaFetcherManager {
             ));
             FetcherTask { endpoint: leader.clone(), partitions, wake, task }
         });
-        f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch });
+        // Without epochs a follower cannot learn where it diverged: truncate to the high watermark
+        // first (spec §3.7). With epochs it fetches from its LEO and the leader says if it diverged.
+        if let Some(p) = rm.get_partition(&tp.topic, tp.partition) {
+            let log = p.log();
+            if log.leader_epoch_cache().latest_epoch().is_none() && log.high_watermark() < log.log_end_offset() {
+                tracing::info!(
+                    "Truncating {tp} to its high watermark {} (log has no leader epochs; LEO was {})",
+                    log.high_watermark(),
+                    log.log_end_offset()
+                );
+                if let Err(e) = log.truncate_to(log.high_watermark()) {
+                    tracing::error!("could not truncate {tp}: {e}");
+                }
+            }
+        }
+        tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
+        f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None });
         f.wake.notify_one();
     }
 
@@ -145,11 +192,21 @@ async fn run_fetcher(
     let client_id = format!("broker-{broker_id}-fetcher-0");
     let backoff = Duration::from_millis(settings.backoff_ms);
     let mut conn: Option<KafkaConnection> = None;
+    let mut connect_failures = 0u32;
     loop {
-        let snapshot: Vec<(TopicPartition, FetchState)> =
+        let now = tokio::time::Instant::now();
+        let all: Vec<(TopicPartition, FetchState)> =
             partitions.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect();
-        if snapshot.is_empty() {
+        if all.is_empty() {
             wake.notified().await;
+            continue;
+        }
+        let snapshot: Vec<(TopicPartition, FetchState)> =
+            all.iter().filter(|(_, s)| s.delayed_until.is_none_or(|t| t <= now)).cloned().collect();
+        if snapshot.is_empty() {
+            // Every partition is backing off: sleep until the first comes back (or a change).
+            let next = all.iter().filter_map(|(_, s)| s.delayed_until).min().unwrap_or(now + backoff);
+            let _ = tokio::time::timeout_at(next, wake.notified()).await;
             continue;
         }
         let Some(rm) = rm.upgrade() else { return };
@@ -157,10 +214,15 @@ async fn run_fetcher(
             match KafkaConnection::connect(&addr, &client_id, Duration::from_millis(settings.socket_timeout_ms)).await {
                 Ok(mut c) => {
                     c.set_request_timeout(Duration::from_millis(settings.socket_timeout_ms + settings.max_wait_ms as u64));
+                    c.set_max_response_bytes((settings.response_max_bytes.max(0) as usize).saturating_mul(2).max(64 << 20));
+                    connect_failures = 0;
                     conn = Some(c);
                 }
                 Err(e) => {
-                    tracing::warn!("replica fetcher could not connect to broker {} at {addr}: {e}", leader.broker_id);
+                    connect_failures += 1;
+                    if connect_failures == 1 || connect_failures % 30 == 0 {
+                        tracing::warn!("replica fetcher could not connect to broker {} at {addr}: {e}", leader.broker_id);
+                    }
                     drop(rm);
                     tokio::time::sleep(backoff).await;
                     continue;
@@ -171,22 +233,48 @@ async fn run_fetcher(
         let request = build_fetch(&rm, broker_id, &snapshot, settings);
         match c.send(&request, 12).await {
             Ok(response) => {
-                let mut had_error = false;
-                for topic in response.responses {
-                    for p in topic.partitions {
-                        let tp = TopicPartition { topic: topic.topic.0.to_string(), partition: p.partition_index };
-                        if !partitions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&tp) {
-                            continue;
-                        }
-                        if let Err(e) = process_partition(&rm, c, broker_id, &tp, &p).await {
-                            had_error = true;
-                            tracing::debug!("replica fetch of {tp} from broker {}: {e:?}", leader.broker_id);
+                let mut out_of_range: Vec<TopicPartition> = Vec::new();
+                let mut failed: Vec<TopicPartition> = Vec::new();
+                {
+                    // Held while appending/truncating so a leadership change (which removes the
+                    // partition under this lock) never races with a write from this fetch.
+                    let guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
+                    for topic in &response.responses {
+                        for p in &topic.partitions {
+                            let tp = TopicPartition { topic: topic.topic.0.to_string(), partition: p.partition_index };
+                            let sent_epoch = snapshot.iter().find(|(t, _)| *t == tp).map(|(_, s)| s.leader_epoch);
+                            // Skip partitions removed or moved to another epoch since the request.
+                            if guard.get(&tp).map(|s| s.leader_epoch) != sent_epoch || sent_epoch.is_none() {
+                                continue;
+                            }
+                            match process_partition(&rm, &tp, p) {
+                                Ok(()) => {}
+                                Err(ResponseError::OffsetOutOfRange) => out_of_range.push(tp),
+                                Err(e) => {
+                                    tracing::debug!("replica fetch of {tp} from broker {}: {e:?}", leader.broker_id);
+                                    failed.push(tp);
+                                }
+                            }
                         }
                     }
                 }
-                if had_error {
-                    drop(rm);
-                    tokio::time::sleep(backoff).await;
+                for tp in out_of_range {
+                    let still_ours = partitions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&tp);
+                    if still_ours {
+                        if let Err(e) = handle_out_of_range(&rm, c, broker_id, &tp, &partitions).await {
+                            tracing::warn!("could not resolve out-of-range fetch of {tp} from broker {}: {e:?}", leader.broker_id);
+                            failed.push(tp);
+                        }
+                    }
+                }
+                if !failed.is_empty() {
+                    let until = tokio::time::Instant::now() + backoff;
+                    let mut guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
+                    for tp in failed {
+                        if let Some(s) = guard.get_mut(&tp) {
+                            s.delayed_until = Some(until);
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -248,46 +336,50 @@ pub fn whole_batches(records: &Bytes) -> Bytes {
     records.slice(0..pos)
 }
 
-async fn process_partition(
+/// Apply one partition of a fetch response: truncate on a diverging epoch, else append whole
+/// batches and move the follower HW to min(leader HW, LEO) and the log start to the leader's.
+fn process_partition(
     rm: &Arc<ReplicaManager>,
-    conn: &mut KafkaConnection,
-    broker_id: i32,
     tp: &TopicPartition,
     p: &wire::kafka_protocol::messages::fetch_response::PartitionData,
 ) -> Result<(), ResponseError> {
     let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(()) };
+    if partition.is_leader() {
+        return Ok(());
+    }
     let log = partition.log();
     if p.error_code != 0 {
-        let err = ResponseError::try_from_code(p.error_code).unwrap_or(ResponseError::UnknownServerError);
-        if err == ResponseError::OffsetOutOfRange {
-            handle_out_of_range(rm, conn, broker_id, tp).await?;
-        }
-        return Err(err);
+        return Err(ResponseError::try_from_code(p.error_code).unwrap_or(ResponseError::UnknownServerError));
     }
     if p.diverging_epoch.epoch >= 0 && p.diverging_epoch.end_offset >= 0 {
-        // Truncate to where our copy of that epoch ends, bounded by the leader's end offset for it.
-        let (local_epoch, local_end) =
-            log.leader_epoch_cache().end_offset_for(p.diverging_epoch.epoch, log.log_end_offset());
-        let target = if local_epoch == p.diverging_epoch.epoch {
-            local_end.min(p.diverging_epoch.end_offset)
-        } else {
-            p.diverging_epoch.end_offset.min(log.log_end_offset())
-        };
-        tracing::info!("truncating {tp} to {target} after diverging epoch {:?}", p.diverging_epoch);
+        let leader = (p.diverging_epoch.epoch, p.diverging_epoch.end_offset);
+        let leo = log.log_end_offset();
+        let local = local_end_offset_for(log, leader.0);
+        let (target, complete) = truncation_offset(leader, local, leo, log.high_watermark());
+        tracing::info!(
+            "Truncating {tp} to offset {target} (LEO was {leo}): leader's end offset for epoch {} is {}, ours is {local:?}{}",
+            leader.0,
+            leader.1,
+            if complete { "" } else { "; will ask again with an older epoch" }
+        );
         log.truncate_to(target).map_err(|e| crate::errors::storage_error(&e))?;
+        partition.wake_waiters();
         return Ok(());
     }
     if let Some(records) = &p.records {
         let whole = whole_batches(records);
         if !whole.is_empty() {
-            log.append_as_follower(&whole).map_err(|e| crate::errors::storage_error(&e))?;
+            log.append_as_follower(&whole).map_err(|e| {
+                tracing::warn!("follower append to {tp} failed: {e}");
+                crate::errors::storage_error(&e)
+            })?;
         }
     }
     let leo = log.log_end_offset();
-    if p.log_start_offset > log.log_start_offset() {
-        let _ = log.maybe_increment_log_start_offset(p.log_start_offset.min(p.high_watermark.max(0)));
-    }
     log.update_high_watermark(p.high_watermark.min(leo));
+    if p.log_start_offset > log.log_start_offset() {
+        let _ = log.maybe_increment_log_start_offset(p.log_start_offset.min(log.high_watermark()));
+    }
     partition.wake_waiters();
     Ok(())
 }
@@ -299,18 +391,25 @@ async fn handle_out_of_range(
     conn: &mut KafkaConnection,
     broker_id: i32,
     tp: &TopicPartition,
+    partitions: &Mutex<HashMap<TopicPartition, FetchState>>,
 ) -> Result<(), ResponseError> {
     let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(()) };
     let log = partition.log();
     let leader_latest = list_offset(conn, broker_id, tp, -1).await?;
-    if leader_latest < log.log_end_offset() {
-        log.truncate_to(leader_latest).map_err(|e| crate::errors::storage_error(&e))?;
+    let leader_start = list_offset(conn, broker_id, tp, -2).await?;
+    let _guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
+    if !_guard.contains_key(tp) || partition.is_leader() {
         return Ok(());
     }
-    let leader_start = list_offset(conn, broker_id, tp, -2).await?;
-    if log.log_end_offset() < leader_start {
+    let leo = log.log_end_offset();
+    if leader_latest < leo {
+        tracing::warn!("Truncating {tp} to the leader's end offset {leader_latest} after an out-of-range fetch (LEO was {leo})");
+        log.truncate_to(leader_latest).map_err(|e| crate::errors::storage_error(&e))?;
+    } else if leo < leader_start {
+        tracing::warn!("Restarting {tp} at the leader's log start offset {leader_start} (LEO was {leo})");
         log.truncate_fully_and_start_at(leader_start).map_err(|e| crate::errors::storage_error(&e))?;
     }
+    partition.wake_waiters();
     Ok(())
 }
 

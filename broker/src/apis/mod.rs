@@ -22,20 +22,16 @@ use crate::topic_configs::TopicConfigs;
 
 pub mod admin_errors;
 pub mod alter_configs;
-pub mod alter_isr;
-pub mod alter_partition_reassignments;
 pub mod api_versions;
-pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_topics;
 pub mod describe_configs;
-pub mod elect_leaders;
 pub mod fetch;
 pub mod leader_and_isr;
 pub mod list_offsets;
-pub mod list_partition_reassignments;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod stop_replica;
 pub mod update_metadata;
@@ -92,13 +88,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
 ];
-    (ApiKey::ControlledShutdown, 0, 3),
-    (ApiKey::ElectLeaders, 0, 2),
-    (ApiKey::AlterPartitionReassignments, 0, 0),
-    (ApiKey::ListPartitionReassignments, 0, 0),
-    // Kafka 2.8's AlterIsr is v0 of this key.
-    (ApiKey::AlterPartition, 0, 0),
 
 /// The supported version range of an API key, if it is served at all.
 pub fn supported_range(api_key: i16) -> Option<(i16, i16)> {
@@ -163,17 +154,6 @@ impl KafkaApis {
             }
         }
     }
-            ApiKey::ControlledShutdown => {
-                respond(ctx, &controlled_shutdown::handle(self, ctx, decode(ctx, body)?).await)
-            }
-            ApiKey::AlterPartition => respond(ctx, &alter_isr::handle(self, ctx, decode(ctx, body)?).await),
-            ApiKey::ElectLeaders => respond(ctx, &elect_leaders::handle(self, ctx, decode(ctx, body)?).await),
-            ApiKey::AlterPartitionReassignments => {
-                respond(ctx, &alter_partition_reassignments::handle(self, ctx, decode(ctx, body)?).await)
-            }
-            ApiKey::ListPartitionReassignments => {
-                respond(ctx, &list_partition_reassignments::handle(self, ctx, decode(ctx, body)?).await)
-            }
 
     async fn dispatch(&self, ctx: &RequestContext, body: Bytes) -> Result<Response, DecodeError> {
         let key = ApiKey::try_from(ctx.header.api_key).map_err(|_| DecodeError::NotEnabled(ctx.header.api_key))?;
@@ -191,6 +171,9 @@ impl KafkaApis {
             ApiKey::AlterConfigs => respond(ctx, &alter_configs::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::CreatePartitions => {
                 respond(ctx, &create_partitions::handle(self, ctx, decode(ctx, body)?).await)
+            }
+            ApiKey::OffsetForLeaderEpoch => {
+                respond(ctx, &offset_for_leader_epoch::handle(self, ctx, decode(ctx, body)?).await)
             }
             _ => return Err(DecodeError::NotEnabled(ctx.header.api_key)),
         })

@@ -116,8 +116,9 @@ impl ReplicaManager {
             } else if !reached {
                 r.error = Some(ResponseError::RequestTimedOut);
             } else {
+                // The data is in the log already; the producer learns the ISR was too small.
                 let min_isr = self.topic_configs.log_config(&r.topic).min_insync_replicas;
-                if (p.leadership().isr.len() as i32) < min_isr {
+                if (p.maximal_isr().len() as i32) < min_isr {
                     r.error = Some(ResponseError::NotEnoughReplicasAfterAppend);
                 }
             }

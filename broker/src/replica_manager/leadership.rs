@@ -159,7 +159,7 @@ impl ReplicaManager {
                     replicas: new_state.replicas.clone(),
                     controller_epoch: s.controller_epoch,
                     partition_epoch: -1,
-                }));
+                }, self.config.replica_lag_time_max_ms));
                 self.insert_partition(p.clone());
                 p
             }

@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 
 use storage::{LogManager, TopicPartition};
 
+use crate::alter_isr_manager::AlterIsrManager;
 use crate::config::KafkaConfig;
+use crate::metadata_cache::MetadataCache;
 use crate::partition::Partition;
 use crate::replica_fetcher::{FetcherSettings, ReplicaFetcherManager};
 use crate::topic_configs::TopicConfigs;
@@ -30,6 +32,9 @@ pub struct ReplicaManager {
     controller_epoch: AtomicI32,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     fetcher_manager: ReplicaFetcherManager,
+    metadata_cache: Arc<MetadataCache>,
+    alter_isr_manager: Arc<AlterIsrManager>,
+    isr_shrink_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Wall-clock milliseconds.
@@ -42,11 +47,13 @@ pub fn now_ms() -> i64 {
 
 impl ReplicaManager {
     /// A replica manager over the loaded logs. Partitions come into being through LeaderAndIsr.
+    /// The metadata cache tells the ISR manager where the controller is.
     pub fn new(
         config: Arc<KafkaConfig>,
         log_manager: Arc<LogManager>,
         topic_configs: Arc<TopicConfigs>,
         broker_epoch: Arc<AtomicI64>,
+        metadata_cache: Arc<MetadataCache>,
     ) -> Arc<ReplicaManager> {
         let settings = FetcherSettings {
             max_wait_ms: config.replica_fetch_wait_max_ms as i32,
@@ -56,7 +63,17 @@ impl ReplicaManager {
             backoff_ms: config.replica_fetch_backoff_ms as u64,
             socket_timeout_ms: config.replica_socket_timeout_ms as u64,
         };
+        let alter_isr_manager = AlterIsrManager::new(
+            config.broker_id,
+            broker_epoch.clone(),
+            metadata_cache.clone(),
+            config.inter_broker_listener_name(),
+            std::time::Duration::from_millis(config.controller_socket_timeout_ms.max(1) as u64),
+        );
         Arc::new(ReplicaManager {
+            metadata_cache,
+            alter_isr_manager,
+            isr_shrink_task: std::sync::Mutex::new(None),
             fetcher_manager: ReplicaFetcherManager::new(config.broker_id, settings),
             broker_id: config.broker_id,
             config,
@@ -68,12 +85,52 @@ impl ReplicaManager {
         })
     }
 
-    /// Start background work (nothing yet beyond what the log manager runs; the ISR-expiration and
-    /// replica-fetcher tasks arrive with replication).
-    pub fn startup(self: &Arc<Self>) {}
+    /// Start background work: the AlterIsr sender and the ISR shrink task, which runs every
+    /// `replica.lag.time.max.ms / 2` (spec §3.5). Needs a tokio runtime.
+    pub fn startup(self: &Arc<Self>) {
+        self.alter_isr_manager.start();
+        let period = std::time::Duration::from_millis((self.config.replica_lag_time_max_ms / 2).max(1) as u64);
+        let me = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(rm) = me.upgrade() else { return };
+                rm.maybe_shrink_isr();
+            }
+        });
+        *self.isr_shrink_task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
 
-    /// Stop serving: stop the fetchers and wake every waiter so parked requests answer promptly.
+    /// One pass of the ISR shrink task over the partitions this broker leads.
+    pub fn maybe_shrink_isr(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            if p.is_leader() {
+                p.maybe_shrink_isr(now, self.alter_isr_manager.as_ref());
+            }
+        }
+    }
+
+    /// The ISR proposal queue.
+    pub fn alter_isr_manager(&self) -> &Arc<AlterIsrManager> {
+        &self.alter_isr_manager
+    }
+
+    /// The metadata cache (controller location, live brokers).
+    pub fn metadata_cache(&self) -> &Arc<MetadataCache> {
+        &self.metadata_cache
+    }
+
+    /// Stop serving: stop the fetchers and ISR tasks and wake every waiter so parked requests answer
+    /// promptly.
     pub fn shutdown(&self) {
+        if let Some(t) = self.isr_shrink_task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
+        }
+        self.alter_isr_manager.shutdown();
         self.fetcher_manager.shutdown();
         for p in self.all_partitions() {
             p.wake_waiters();

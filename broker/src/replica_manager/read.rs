@@ -66,6 +66,14 @@ pub struct ReadParams {
     pub last_fetched_epoch: i32,
 }
 
+/// KIP-320 check on the leader: the follower's last fetched epoch `last_fetched_epoch` ends on our
+/// log at `ours` = `end_offset_for(last_fetched_epoch)`; if we know it only as an older epoch, or it
+/// ends before the follower's fetch offset, the follower diverged and gets `(epoch, end offset)`.
+pub fn diverging_epoch(last_fetched_epoch: i32, fetch_offset: i64, ours: (i32, i64)) -> Option<(i32, i64)> {
+    let (epoch, end) = ours;
+    (epoch < last_fetched_epoch || end < fetch_offset).then_some((epoch, end))
+}
+
 impl ReplicaManager {
     /// Find the partition a read must be served from, with Kafka's errors: unknown partition,
     /// not the leader, fenced or unknown leader epoch.
@@ -97,25 +105,37 @@ impl ReplicaManager {
         };
         let log = p.log();
         let is_follower = params.replica_id >= 0;
-        if is_follower {
-            p.update_follower_fetch_state(params.replica_id, params.fetch_offset, params.log_start_offset, now_ms());
-        }
-        let hw = log.high_watermark();
         if is_follower && params.last_fetched_epoch >= 0 {
             // KIP-320: if our log ends the follower's last epoch before its fetch offset, tell it
-            // where instead of sending data, so it truncates.
+            // where instead of sending data, so it truncates. Its fetch offset is then not a valid
+            // position in our log, so its fetch state is left alone.
             let (epoch, end) = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
-            if epoch < params.last_fetched_epoch || end < params.fetch_offset {
+            if let Some(diverging) = diverging_epoch(params.last_fetched_epoch, params.fetch_offset, (epoch, end)) {
+                let hw = log.high_watermark();
                 return PartitionRead {
                     error: None,
                     high_watermark: hw,
                     last_stable_offset: hw,
                     log_start_offset: log.log_start_offset(),
                     records: None,
-                    diverging_epoch: Some((epoch, end)),
+                    diverging_epoch: Some(diverging),
                 };
             }
         }
+        if is_follower {
+            // Kafka records the follower's position only for fetches that read successfully; an
+            // out-of-range offset is not a LEO we can count towards the high watermark.
+            if params.fetch_offset >= log.log_start_offset() && params.fetch_offset <= log.log_end_offset() {
+                p.update_follower_fetch_state(
+                    params.replica_id,
+                    params.fetch_offset,
+                    params.log_start_offset,
+                    now_ms(),
+                    self.alter_isr_manager.as_ref(),
+                );
+            }
+        }
+        let hw = log.high_watermark();
         // No transactions yet: the last stable offset is the high watermark.
         let lso = hw;
         let max_offset = if is_follower {

@@ -26,6 +26,7 @@ use crate::network::SocketServer;
 use crate::replica_manager::ReplicaManager;
 use crate::topic_configs::TopicConfigs;
 
+pub mod controlled_shutdown;
 pub mod meta_properties;
 
 use meta_properties::BrokerMetadata;
@@ -173,8 +174,14 @@ impl KafkaServer {
         );
 
         let broker_epoch = Arc::new(AtomicI64::new(-1));
-        let replica_manager =
-            ReplicaManager::new(config.clone(), log_manager.clone(), topic_configs.clone(), broker_epoch.clone());
+        let metadata_cache = Arc::new(MetadataCache::new());
+        let replica_manager = ReplicaManager::new(
+            config.clone(),
+            log_manager.clone(),
+            topic_configs.clone(),
+            broker_epoch.clone(),
+            metadata_cache.clone(),
+        );
         replica_manager.startup();
 
         let socket_server = SocketServer::bind(&config).await.map_err(|e| StartupError(e.to_string()))?;
@@ -236,7 +243,7 @@ impl KafkaServer {
             zk: zk.clone(),
             admin: AdminZkClient::new(zk.clone()),
             replica_manager: replica_manager.clone(),
-            metadata_cache: Arc::new(MetadataCache::new()),
+            metadata_cache,
             controller,
             topic_configs: topic_configs.clone(),
             cluster_id: cluster_id.clone(),
@@ -304,6 +311,8 @@ impl KafkaServer {
         }
         let id = self.broker_id();
         tracing::info!("[KafkaServer id={id}] shutting down");
+        // Leaders move off while clients can still reach us (spec §2.13).
+        controlled_shutdown::run(&self.config, &self.zk, &self.apis.metadata_cache, self.broker_epoch()).await;
         self.socket_server.shutdown(SHUTDOWN_DRAIN_TIMEOUT).await;
         self.dynamic_config.shutdown();
         self.apis.controller.shutdown().await;
