@@ -22,14 +22,19 @@ use crate::topic_configs::TopicConfigs;
 
 pub mod admin_errors;
 pub mod alter_configs;
+pub mod alter_isr;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
+pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_topics;
 pub mod describe_configs;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod leader_and_isr;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
@@ -88,6 +93,12 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::ControlledShutdown, 0, 3),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
+    // Kafka 2.8's AlterIsr is v0 of this key.
+    (ApiKey::AlterPartition, 0, 0),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
 ];
 
@@ -174,6 +185,17 @@ impl KafkaApis {
             }
             ApiKey::OffsetForLeaderEpoch => {
                 respond(ctx, &offset_for_leader_epoch::handle(self, ctx, decode(ctx, body)?).await)
+            }
+            ApiKey::ControlledShutdown => {
+                respond(ctx, &controlled_shutdown::handle(self, ctx, decode(ctx, body)?).await)
+            }
+            ApiKey::AlterPartition => respond(ctx, &alter_isr::handle(self, ctx, decode(ctx, body)?).await),
+            ApiKey::ElectLeaders => respond(ctx, &elect_leaders::handle(self, ctx, decode(ctx, body)?).await),
+            ApiKey::AlterPartitionReassignments => {
+                respond(ctx, &alter_partition_reassignments::handle(self, ctx, decode(ctx, body)?).await)
+            }
+            ApiKey::ListPartitionReassignments => {
+                respond(ctx, &list_partition_reassignments::handle(self, ctx, decode(ctx, body)?).await)
             }
             _ => return Err(DecodeError::NotEnabled(ctx.header.api_key)),
         })
