@@ -222,3 +222,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         self.maybe_complete_reassignments(&known).await
     }
 }
+
+#[cfg(test)]
+#[path = "alter_isr_tests.rs"]
+mod tests;

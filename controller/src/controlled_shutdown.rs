@@ -100,3 +100,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         Ok(Ok(remaining))
     }
 }
+
+#[cfg(test)]
+#[path = "controlled_shutdown_tests.rs"]
+mod tests;

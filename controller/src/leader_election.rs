@@ -250,3 +250,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         result
     }
 }
+
+#[cfg(test)]
+#[path = "leader_election_tests.rs"]
+mod tests;
