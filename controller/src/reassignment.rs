@@ -440,3 +440,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "reassignment_tests.rs"]
+mod tests;
