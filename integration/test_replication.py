@@ -2,6 +2,8 @@
 replicated) truncates by leader epoch (OffsetsForLeaderEpoch, KIP-101/279) when it returns, and ends
 up with exactly the new leader's log."""
 
+import time
+
 import pytest
 
 import clients
@@ -10,7 +12,12 @@ from harness import wait_until
 
 # A longer session than mb's default: the followers are paused for a few seconds and must not
 # expire meanwhile; the dead leader is still noticed within the budget.
-OVERRIDES = {"zookeeper.session.timeout.ms": "10000"}
+OVERRIDES = {"zookeeper.session.timeout.ms": "10000", "replica.fetch.wait.max.ms": "500"}
+# A follower's fetch may be parked at the leader (up to replica.fetch.wait.max.ms); if the leader
+# answers it while the follower is stopped, the records wait in the follower's socket buffer and are
+# appended when it resumes. After this long every parked fetch has been answered (empty), and a
+# stopped follower sends no new one.
+PARKED_FETCH_S = 2.0
 
 
 @pytest.fixture
@@ -39,6 +46,7 @@ def test_diverged_follower_truncates_by_leader_epoch(cluster3):
     for f in followers:
         mb.sigstop(mb.broker(c, f))
     try:
+        time.sleep(PARKED_FETCH_S)
         clients.produce_sync(lb.bootstrap, topic, [(None, f"lost-{i}".encode()) for i in range(30)],
                              acks="1", timeout=30, **{"compression.type": "none"})
         mb.kill9(lb)
