@@ -56,3 +56,6 @@ pub use requests_api::{ApiError, ControlledShutdownError, ElectionTrigger, Elect
 pub use request_batch::{ControllerBrokerRequestBatch, ControllerRequest};
 pub use topic_deletion_manager::TopicDeletionManager;
 pub use zk_backend::{ControllerZk, WatchTarget, ZkBackend};
+
+#[cfg(test)]
+mod scale_tests;
