@@ -240,3 +240,145 @@ async fn controller_against_real_zookeeper() {
     drop((zk1, zk2, zombie, admin_zk));
     drop(zookeeper);
 }
+
+/// Start the controller of broker `id` on an already registered session; returns its broker epoch
+/// handle too.
+fn start_controller(zk: &KafkaZkClient, id: i32, port: u16, epoch: i64) -> (KafkaController, Arc<AtomicI64>) {
+    let epoch = Arc::new(AtomicI64::new(epoch));
+    let c = KafkaController::start(zk.clone(), ControllerConfig::with_defaults(id), registration(port), epoch.clone());
+    (c, epoch)
+}
+
+async fn state_of(zk: &KafkaZkClient, topic: &str, p: i32) -> Option<(zk_schema::model::PartitionStateZNode, i32)> {
+    let path = paths::partition_state(topic, p);
+    zk.get_data(&path).await.expect("read").map(|(d, s)| (zk_schema::model::PartitionStateZNode::decode(&path, &d).expect("state"), s.version))
+}
+
+async fn topic_node(zk: &KafkaZkClient, topic: &str) -> zk_schema::model::TopicZNode {
+    let path = paths::topic(topic);
+    let (d, _) = zk.get_data(&path).await.expect("read").expect("topic exists");
+    zk_schema::model::TopicZNode::decode(&path, &d).expect("topic znode")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reassignment_preferred_election_and_session_expiry_against_real_zookeeper() {
+    use std::sync::atomic::Ordering;
+    use wire::kafka_protocol::messages::alter_partition_request::{PartitionData, TopicData};
+    use wire::kafka_protocol::messages::{AlterPartitionRequest, BrokerId, TopicName};
+    use wire::kafka_protocol::protocol::StrBytes;
+    use zk_schema::model::{PartitionRef, PartitionsZNode, ReassignPartitionsZNode, ReassignmentEntry};
+
+    let zookeeper = match start_zookeeper() {
+        Ok(z) => z,
+        Err(reason) => {
+            println!("SKIPPED: real ZooKeeper test needs Java and Debian's ZooKeeper: {reason}");
+            return;
+        }
+    };
+    let admin_zk = connect(zookeeper.port).await;
+    admin_zk.create_top_level_paths().await.expect("top-level paths");
+    // Brokers 2 and 3 are only registered; broker 1 runs the controller.
+    let zk2 = connect(zookeeper.port).await;
+    zk2.register_broker(2, &registration(free_port())).await.expect("registered");
+    let zk3 = connect(zookeeper.port).await;
+    zk3.register_broker(3, &registration(free_port())).await.expect("registered");
+    let zk1 = connect(zookeeper.port).await;
+    let e1 = zk1.register_broker(1, &registration(free_port())).await.expect("registered");
+    let (c1, epoch1) = start_controller(&zk1, 1, free_port(), e1);
+    wait_for("broker 1 to be controller", async || c1.is_active().then_some(())).await;
+
+    let admin = AdminZkClient::new(admin_zk.clone());
+    admin.create_topic_with_assignment("r", &BTreeMap::new(), &BTreeMap::from([(0, vec![1, 2])])).await.expect("created");
+    wait_for("r-0 online", async || state_of(&admin_zk, "r", 0).await.filter(|(s, _)| s.isr == vec![1, 2])).await;
+
+    // Reassign r-0 from [1,2] to [2,3] through /admin/reassign_partitions.
+    let request = ReassignPartitionsZNode {
+        version: 1,
+        partitions: vec![ReassignmentEntry { topic: "r".into(), partition: 0, replicas: vec![2, 3], log_dirs: None }],
+    };
+    admin_zk.create_persistent(paths::REASSIGN_PARTITIONS, &request.encode()).await.expect("reassignment requested");
+    wait_for("RS/AR/RR in the topic znode", async || {
+        let n = topic_node(&admin_zk, "r").await;
+        (n.partitions.get(&0) == Some(&vec![2, 3, 1])
+            && n.adding_replicas.get(&0) == Some(&vec![3])
+            && n.removing_replicas.get(&0) == Some(&vec![1]))
+        .then_some(())
+    })
+    .await;
+    let listed = c1.list_partition_reassignments(None).await.expect("active");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].1.adding_replicas, vec![3]);
+
+    // The leader (broker 1) reports 3 caught up through AlterIsr: the reassignment completes.
+    let (state, version) = state_of(&admin_zk, "r", 0).await.expect("state");
+    let alter = AlterPartitionRequest::default().with_broker_id(BrokerId(1)).with_broker_epoch(epoch1.load(Ordering::SeqCst)).with_topics(vec![
+        TopicData::default().with_topic_name(TopicName(StrBytes::from_static_str("r"))).with_partitions(vec![PartitionData::default()
+            .with_partition_index(0)
+            .with_leader_epoch(state.leader_epoch)
+            .with_new_isr(vec![BrokerId(1), BrokerId(2), BrokerId(3)])
+            .with_partition_epoch(version)]),
+    ]);
+    let response = c1.alter_isr(alter).await;
+    assert_eq!(response.error_code, 0);
+    let p = &response.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.partition_epoch), (0, version + 1));
+    wait_for("reassignment completion", async || {
+        let n = topic_node(&admin_zk, "r").await;
+        let gone = admin_zk.exists(paths::REASSIGN_PARTITIONS).await.expect("exists").is_none();
+        (gone && n.partitions.get(&0) == Some(&vec![2, 3]) && n.adding_replicas.is_empty()).then_some(())
+    })
+    .await;
+    let (s, _) = state_of(&admin_zk, "r", 0).await.expect("state");
+    assert_eq!((s.leader, s.isr.clone()), (2, vec![2, 3]), "leader moved into the targets, 1 out of the ISR");
+
+    // The watch was re-armed: a second request is seen (same replicas reordered: completes at once).
+    let request = ReassignPartitionsZNode {
+        version: 1,
+        partitions: vec![ReassignmentEntry { topic: "r".into(), partition: 0, replicas: vec![3, 2], log_dirs: None }],
+    };
+    admin_zk.create_persistent(paths::REASSIGN_PARTITIONS, &request.encode()).await.expect("second reassignment");
+    wait_for("second reassignment", async || {
+        let n = topic_node(&admin_zk, "r").await;
+        let gone = admin_zk.exists(paths::REASSIGN_PARTITIONS).await.expect("exists").is_none();
+        (gone && n.partitions.get(&0) == Some(&vec![3, 2])).then_some(())
+    })
+    .await;
+
+    // Preferred replica election through /admin/preferred_replica_election: 3 becomes leader.
+    let node = PartitionsZNode::new(vec![PartitionRef { topic: "r".into(), partition: 0 }]);
+    admin_zk.create_persistent(paths::PREFERRED_REPLICA_ELECTION, &node.encode()).await.expect("election requested");
+    wait_for("preferred leader", async || {
+        let gone = admin_zk.exists(paths::PREFERRED_REPLICA_ELECTION).await.expect("exists").is_none();
+        state_of(&admin_zk, "r", 0).await.filter(|(s, _)| gone && s.leader == 3)
+    })
+    .await;
+    // And again (watch re-armed after the delete), through ElectLeaders this time: not needed.
+    let r = c1.elect_leaders(controller::ElectionType::Preferred, Some(vec![("r".into(), 0)])).await;
+    assert_eq!(r[0].1.as_ref().unwrap_err().0, 84, "ELECTION_NOT_NEEDED");
+
+    // Session expiry of the controller: close its session from outside with the same credentials.
+    let controller_epoch = c1.epoch();
+    let (_, epoch_stat) = admin_zk.get_data(paths::CONTROLLER_EPOCH).await.expect("read").expect("exists");
+    let session = zk1.raw().await.session().clone();
+    let hijack = zookeeper_client::Client::connector()
+        .with_session(session)
+        .connect(&format!("127.0.0.1:{}", zookeeper.port))
+        .await
+        .expect("same session");
+    drop(hijack);
+    wait_for("broker 1 re-registered with a new broker epoch", async || {
+        (epoch1.load(Ordering::SeqCst) > e1).then_some(())
+    })
+    .await;
+    let (_, stat) = admin_zk.get_data(&paths::broker_id(1)).await.expect("read").expect("registered again");
+    assert_eq!(stat.czxid, epoch1.load(Ordering::SeqCst), "broker epoch is the new registration's czxid");
+    wait_for("re-election after the expiry", async || (c1.is_active() && c1.epoch() > controller_epoch).then_some(())).await;
+    assert_eq!(c1.epoch(), controller_epoch + 1);
+    // Anything fenced with the old controller epoch version is rejected.
+    let op = ZkOp::Create { path: "/stale-write".into(), data: Vec::new() };
+    assert!(matches!(admin_zk.fenced_multi(epoch_stat.version, &[op]).await, Err(ZkError::ControllerMoved)));
+
+    c1.shutdown().await;
+    drop((zk1, zk2, zk3, admin_zk));
+    drop(zookeeper);
+}
