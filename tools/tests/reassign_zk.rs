@@ -233,11 +233,11 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
 
     // --- execute: validation ---
     let bad_broker = write_file(&files, "bad1.json", r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,9]}]}"#);
-    failed(&reassign(zk, &["--execute", "--reassignment-json-file", &bad_broker]), &format!("{WARN}Error: Unknown broker id 9\n"));
+    failed(&reassign(zk, &["--execute", "--reassignment-json-file", &bad_broker]), &format!("{WARN}Error: The proposed assignment contains non-existent brokerIDs: 9\n"));
     let bad_part = write_file(&files, "bad2.json", r#"{"version":1,"partitions":[{"topic":"t","partition":5,"replicas":[1,2]}]}"#);
     failed(
         &reassign(zk, &["--execute", "--reassignment-json-file", &bad_part]),
-        &format!("{WARN}Error: The proposed assignment contains non-existent partitions: t-5\n"),
+        &format!("{WARN}Error: The proposed assignment contains non-existent partitions: List(t-5)\n"),
     );
     let dup = write_file(&files, "bad3.json", r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,1]}]}"#);
     failed(

@@ -9,7 +9,7 @@ use zk_schema::{paths, KafkaZkClient, ZkError};
 
 use super::json::{
     duplicates, format_reassign_znode, format_reassignment_json, parse_reassign_znode, parse_reassignment,
-    parse_topics_to_move, tp_string, ReassignmentEntry, Tp,
+    parse_topics_to_move, scala_list, tp_string, ReassignmentEntry, Tp,
 };
 use crate::topics::assignment::java_split;
 use crate::topics::command::{ensure_config_changes_path, placement_brokers, zk_message};
@@ -36,6 +36,9 @@ pub const RUN_VERIFY_PERIODICALLY: &str =
 
 /// Printed by `--verify` in ZooKeeper mode.
 pub const VERIFY_ZK_WARNING: &str = "Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  Use --bootstrap-server instead for more accurate results.";
+
+/// Kafka's refusal of non-`any` log dirs in ZooKeeper mode.
+pub const LOG_DIRS_NEED_BOOTSTRAP: &str = "bootstrap-server needs to be provided when replica reassignments are present.";
 
 /// How an action fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,11 +86,6 @@ pub fn parse_broker_list(list: &str) -> Result<Vec<i32>> {
 
 /// Kafka's checks of an `--execute` file; returns the targets by partition.
 pub fn check_execute_entries(entries: &[ReassignmentEntry]) -> Result<BTreeMap<Tp, Vec<i32>>> {
-    if entries.iter().any(|e| e.has_log_dirs()) {
-        return Err(ReassignError::Failed(
-            "bootstrap-server needs to be provided in order to reassign replica to the specified log directory".into(),
-        ));
-    }
     if entries.is_empty() {
         return Err(ReassignError::Failed("Partition reassignment list cannot be empty".into()));
     }
@@ -115,7 +113,34 @@ pub fn check_execute_entries(entries: &[ReassignmentEntry]) -> Result<BTreeMap<T
             dup_replicas.join(". ")
         )));
     }
+    if entries.iter().any(|e| e.has_log_dirs()) {
+        return Err(ReassignError::Failed(LOG_DIRS_NEED_BOOTSTRAP.into()));
+    }
     Ok(entries.iter().map(|e| (e.tp.clone(), e.replicas.clone())).collect())
+}
+
+/// ZooKeeper itself cannot validate a reassignment, so the tool checks that every partition
+/// exists and every target broker is registered (Kafka's messages, partitions first).
+pub fn check_partitions_and_brokers(
+    proposed: &BTreeMap<Tp, Vec<i32>>,
+    current: &BTreeMap<Tp, Vec<i32>>,
+    live: &BTreeSet<i32>,
+) -> Result<()> {
+    let missing: Vec<String> = proposed.keys().filter(|tp| !current.contains_key(*tp)).map(tp_string).collect();
+    if !missing.is_empty() {
+        return Err(ReassignError::Failed(format!(
+            "The proposed assignment contains non-existent partitions: {}",
+            scala_list(&missing)
+        )));
+    }
+    let unknown: BTreeSet<i32> = proposed.values().flatten().copied().filter(|b| !live.contains(b)).collect();
+    if !unknown.is_empty() {
+        return Err(ReassignError::Failed(format!(
+            "The proposed assignment contains non-existent brokerIDs: {}",
+            join(unknown, ",")
+        )));
+    }
+    Ok(())
 }
 
 /// A partition's move: replicas it has now, replicas it gains.
@@ -149,8 +174,9 @@ pub fn proposed_moves(
     Ok(out)
 }
 
-/// `(leader throttles, follower throttles)` per topic: `p:broker` items of moving partitions,
-/// sorted as strings and comma-joined (Kafka keeps them in a `TreeSet[String]`).
+/// `(leader throttles, follower throttles)` per topic: every current replica of each listed
+/// partition leads, every new replica follows; `p:broker` items sorted as strings and
+/// comma-joined (Kafka keeps them in a `TreeSet[String]`).
 pub fn throttled_replicas(
     moves: &BTreeMap<String, BTreeMap<i32, PartitionMove>>,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
@@ -160,10 +186,8 @@ pub fn throttled_replicas(
         let mut l = BTreeSet::new();
         let mut f = BTreeSet::new();
         for (p, m) in parts {
-            if !m.destinations.is_empty() {
-                l.extend(m.sources.iter().map(|b| format!("{p}:{b}")));
-                f.extend(m.destinations.iter().map(|b| format!("{p}:{b}")));
-            }
+            l.extend(m.sources.iter().map(|b| format!("{p}:{b}")));
+            f.extend(m.destinations.iter().filter(|b| !m.sources.contains(b)).map(|b| format!("{p}:{b}")));
         }
         leaders.insert(topic.clone(), join(l, ","));
         followers.insert(topic.clone(), join(f, ","));
@@ -306,22 +330,12 @@ pub async fn generate(
 pub async fn execute(zk: &KafkaZkClient, file: &str, throttle: i64, out: &mut dyn Write) -> Result<()> {
     let text = read_file(file)?;
     let proposed = check_execute_entries(&parse_reassignment(&text)?)?;
-    if zk.exists(paths::REASSIGN_PARTITIONS).await?.is_some() {
-        return Err(ReassignError::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING.into()));
-    }
-    let live: BTreeSet<i32> = zk.get_all_brokers().await?.into_keys().collect();
-    let wanted: BTreeSet<i32> = proposed.values().flatten().copied().collect();
-    if let Some(unknown) = wanted.iter().find(|b| !live.contains(b)) {
-        return Err(ReassignError::Failed(format!("Unknown broker id {unknown}")));
-    }
     let topics: BTreeSet<String> = proposed.keys().map(|(t, _)| t.clone()).collect();
     let current = current_assignment(zk, &topics).await?;
-    let missing: Vec<String> = proposed.keys().filter(|tp| !current.contains_key(*tp)).map(tp_string).collect();
-    if !missing.is_empty() {
-        return Err(ReassignError::Failed(format!(
-            "The proposed assignment contains non-existent partitions: {}",
-            missing.join(",")
-        )));
+    let live: BTreeSet<i32> = zk.get_all_brokers().await?.into_keys().collect();
+    check_partitions_and_brokers(&proposed, &current, &live)?;
+    if zk.exists(paths::REASSIGN_PARTITIONS).await?.is_some() {
+        return Err(ReassignError::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING.into()));
     }
     let rollback: BTreeMap<Tp, Vec<i32>> =
         current.iter().filter(|(tp, _)| proposed.contains_key(*tp)).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -384,9 +398,7 @@ pub async fn verify(zk: &KafkaZkClient, file: &str, preserve_throttles: bool, ou
     let text = read_file(file)?;
     let entries = parse_reassignment(&text)?;
     if entries.iter().any(|e| e.has_log_dirs()) {
-        return Err(ReassignError::Failed(
-            "bootstrap-server needs to be provided when replica reassignments are present.".into(),
-        ));
+        return Err(ReassignError::Failed(LOG_DIRS_NEED_BOOTSTRAP.into()));
     }
     line(out, VERIFY_ZK_WARNING);
     let targets: BTreeMap<Tp, Vec<i32>> = entries.iter().map(|e| (e.tp.clone(), e.replicas.clone())).collect();
@@ -476,9 +488,25 @@ mod tests {
         );
         let mut dirs = entry("t", 0, &[1]);
         dirs.log_dirs = vec!["/data".into()];
-        assert!(fail(&[dirs]).starts_with("bootstrap-server needs to be provided"));
+        assert_eq!(fail(&[dirs]), LOG_DIRS_NEED_BOOTSTRAP);
         let ok = check_execute_entries(&[entry("t", 1, &[2, 3]), entry("t", 0, &[1])]).unwrap();
         assert_eq!(ok.keys().cloned().collect::<Vec<_>>(), vec![tp("t", 0), tp("t", 1)]);
+    }
+
+    #[test]
+    fn existence_checks() {
+        let proposed: BTreeMap<Tp, Vec<i32>> = [(tp("t", 0), vec![1, 9, 8]), (tp("t", 5), vec![1])].into();
+        let current: BTreeMap<Tp, Vec<i32>> = [(tp("t", 0), vec![1])].into();
+        let live: BTreeSet<i32> = [1, 2].into();
+        assert_eq!(
+            check_partitions_and_brokers(&proposed, &current, &live).unwrap_err(),
+            ReassignError::Failed("The proposed assignment contains non-existent partitions: List(t-5)".into())
+        );
+        let proposed: BTreeMap<Tp, Vec<i32>> = [(tp("t", 0), vec![1, 9, 8])].into();
+        assert_eq!(
+            check_partitions_and_brokers(&proposed, &current, &live).unwrap_err(),
+            ReassignError::Failed("The proposed assignment contains non-existent brokerIDs: 8,9".into())
+        );
     }
 
     #[test]
@@ -491,8 +519,9 @@ mod tests {
                 .into();
         let moves = proposed_moves(&proposed, &current).unwrap();
         let (l, f) = throttled_replicas(&moves);
-        // t-1 does not move; strings sort lexicographically as in Kafka's TreeSet.
-        assert_eq!(l["t"], "0:1,0:2,10:1,10:2");
+        // t-1 does not move but its replicas still lead; strings sort lexicographically as in
+        // Kafka's TreeSet.
+        assert_eq!(l["t"], "0:1,0:2,10:1,10:2,1:1,1:2");
         assert_eq!(f["t"], "0:3,10:3,10:4");
         assert_eq!(l["u"], "0:4");
         assert_eq!(f["u"], "0:5");
