@@ -233,7 +233,7 @@ async fn leader_election_through_the_controller() {
         o.stdout,
         "This tool is deprecated. Please use kafka-leader-election tool. Tracking issue: KAFKA-8405\n\
          Successfully completed preferred leader election for partitions t-0\n\
-         It is not necessary to elect leaders for partitions t-0\n"
+         Preferred replica already elected for partitions t-0\n"
     );
 
     // Argument errors are exceptions escaping main.

@@ -357,7 +357,7 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
         &format!(
             "{PREFERRED_HEAD}Created preferred replica election path with t-0,t-1\n\
              Successfully started preferred replica election for partitions Set(t-0, t-1)\n\
-             Skipping preferred replica election for partitions Set(x-0) since they don't exist\n"
+             Skipping preferred replica leader election for partition x-0 since it doesn't exist.\n"
         ),
     );
     assert_eq!(
@@ -369,7 +369,8 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
     assert_eq!(o.stdout, PREFERRED_HEAD);
     assert_eq!(
         o.stderr,
-        "Exception in thread \"main\" kafka.admin.AdminOperationException: Preferred replica leader election currently in progress for t-0,t-1. Aborting operation\n"
+        "Exception in thread \"main\" kafka.common.AdminCommandFailedException: Admin command failed\n\
+         Caused by: kafka.admin.AdminOperationException: Preferred replica leader election currently in progress for t-0,t-1. Aborting operation\n"
     );
     raw.delete("/admin/preferred_replica_election");
     ok(

@@ -72,6 +72,12 @@ pub fn parse_args(args: &[String]) -> Result<PreferredOptions, ArgsExit> {
     if has("version") {
         return Err(ArgsExit::Version);
     }
+    if has("admin.config") && !has("bootstrap-server") {
+        return Err(ArgsExit::Fatal(uncaught(
+            "joptsimple.UnavailableOptionException",
+            "Option(s) [admin.config] are unavailable given other options on the command line",
+        )));
+    }
     if has("bootstrap-server") == has("zookeeper") {
         return Err(ArgsExit::Usage("Exactly one of '[bootstrap-server]' or '[zookeeper]' must be provided".into()));
     }
@@ -138,11 +144,11 @@ pub async fn elect_via_zookeeper(
         valid.iter().map(tp_string).collect::<Vec<_>>().join(",")
     );
     let _ = writeln!(out, "Successfully started preferred replica election for partitions {}", scala_set(&valid));
-    if !invalid.is_empty() {
+    for tp in &invalid {
         let _ = writeln!(
             out,
-            "Skipping preferred replica election for partitions {} since they don't exist",
-            scala_set(&invalid)
+            "Skipping preferred replica leader election for partition {} since it doesn't exist.",
+            tp_string(tp)
         );
     }
     Ok(())
@@ -175,7 +181,7 @@ async fn elect_via_admin(bootstrap: &str, from_user: Option<Vec<Tp>>, out: &mut 
         // Kafka 2.8 prints the succeeded set here (a bug kept for output compatibility).
         let _ = writeln!(
             out,
-            "It is not necessary to elect leaders for partitions {}",
+            "Preferred replica already elected for partitions {}",
             buckets.succeeded.iter().map(tp_string).collect::<Vec<_>>().join(", ")
         );
     }
@@ -219,7 +225,14 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
                 let zk = connect(zk_connect).await.map_err(|e| uncaught(ADMIN_OPERATION, &e))?;
                 let r = elect_via_zookeeper(&zk, from_user, &mut *out).await;
                 close(zk).await;
-                r
+                // Kafka wraps every failure of the ZooKeeper path.
+                r.map_err(|cause| {
+                    format!(
+                        "{}\nCaused by: {}",
+                        uncaught(ADMIN_COMMAND_FAILED, "Admin command failed"),
+                        cause.trim_start_matches("Exception in thread \"main\" ")
+                    )
+                })
             })?
         } else {
             let bootstrap = opts.bootstrap_server.clone().unwrap_or_default();
@@ -266,6 +279,8 @@ mod tests {
         assert_eq!(parse("--zookeeper a --bootstrap-server b"), both);
         assert_eq!(parse("--path-to-json-file p"), both);
         assert_eq!(parse("--version"), Err(ArgsExit::Version));
+        assert!(matches!(parse("--zookeeper a --admin.config c"), Err(ArgsExit::Fatal(m)) if m.contains("UnavailableOptionException")));
+        assert!(parse("--bootstrap-server a --admin.config c").is_ok());
     }
 
     #[test]
