@@ -437,6 +437,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn truncation_by_leader_epoch() {
+        // Same epoch known on both sides: the smaller end wins (leader appended less in it).
+        assert_eq!(truncation_offset((3, 120), Some((3, 150)), 150, 100), (120, true));
+        // Our copy of the epoch ends earlier than the leader's: keep it all (bounded by LEO).
+        assert_eq!(truncation_offset((3, 200), Some((3, 150)), 150, 100), (150, true));
+        // We only know an older epoch than the leader's answer: cut to where ours ends and ask again.
+        assert_eq!(truncation_offset((4, 130), Some((2, 90)), 150, 100), (90, false));
+        // We know no epoch at or below the leader's: truncate to the leader's end offset.
+        assert_eq!(truncation_offset((1, 40), None, 150, 100), (40, true));
+        // Leader without epochs: min(leader end, LEO).
+        assert_eq!(truncation_offset((-1, 70), Some((3, 150)), 150, 100), (70, true));
+        assert_eq!(truncation_offset((-1, 170), None, 150, 100), (150, true));
+        // Leader has no answer: high watermark, never past the LEO.
+        assert_eq!(truncation_offset((-1, -1), None, 150, 100), (100, true));
+        assert_eq!(truncation_offset((-1, -1), None, 80, 100), (80, true));
+    }
+
+    #[test]
+    fn diverged_follower_scenario() {
+        // Leader A (epoch 1) wrote 0..10, replicated 0..6 to B, then died. B leads epoch 2 from 6
+        // and writes 6..9. A returns with epochs [(1,0)] and LEO 10, fetches with last epoch 1.
+        let leader = tempfile::tempdir().unwrap();
+        let b = storage::LeaderEpochFileCache::load(leader.path()).unwrap();
+        b.assign(1, 0).unwrap();
+        b.assign(2, 6).unwrap();
+        let ours = b.end_offset_for(1, 9);
+        assert_eq!(ours, (1, 6));
+        let div = crate::replica_manager::read::diverging_epoch(1, 10, ours).expect("diverged");
+        // A truncates to 6, where epoch 1 ends on B.
+        assert_eq!(truncation_offset(div, Some((1, 10)), 10, 6), (6, true));
+        // A follower that is simply behind does not diverge.
+        assert_eq!(crate::replica_manager::read::diverging_epoch(2, 8, b.end_offset_for(2, 9)), None);
+        assert_eq!(crate::replica_manager::read::diverging_epoch(1, 5, ours), None);
+        // A follower with an epoch the leader never had (3 > all known): diverged, undefined answer.
+        assert_eq!(crate::replica_manager::read::diverging_epoch(3, 9, b.end_offset_for(3, 9)), Some((-1, -1)));
+    }
+
+    #[test]
     fn whole_batches_drops_partial_tail() {
         let mut buf = Vec::new();
         for len in [20u32, 30] {

@@ -182,3 +182,6 @@ impl ReplicaManager {
         self.partitions.write().unwrap_or_else(|e| e.into_inner()).remove(tp)
     }
 }
+
+#[cfg(test)]
+mod tests;
