@@ -19,7 +19,7 @@ use crate::channel_manager::ControllerChannelManager;
 use crate::config::ControllerConfig;
 use crate::context::{ReplicaAssignment, TopicPartition};
 use crate::requests_api::{
-    codes, AlterIsrPartition, AlterIsrRequestData, ApiError, ControlledShutdownError, ElectionTrigger, ElectionType,
+    codes, AlterIsrPartition, ReassignmentTarget, AlterIsrRequestData, ApiError, ControlledShutdownError, ElectionTrigger, ElectionType,
 };
 use wire::kafka_protocol::messages::{AlterPartitionRequest, AlterPartitionResponse};
 use crate::controller_core::{ControllerCore, SharedControllerState};
@@ -158,7 +158,7 @@ impl KafkaController {
     /// request-level error (NOT_CONTROLLER).
     pub async fn alter_partition_reassignments(
         &self,
-        reassignments: Vec<((String, i32), Option<Vec<i32>>)>,
+        reassignments: Vec<ReassignmentTarget>,
     ) -> Result<Vec<((String, i32), Result<(), ApiError>)>, ApiError> {
         let reassignments = reassignments.into_iter().map(|((t, p), r)| (TopicPartition::new(t, p), r)).collect();
         let (reply, rx) = oneshot::channel();

@@ -73,6 +73,9 @@ impl fmt::Display for ApiError {
 /// Per-partition outcome of an election or reassignment request.
 pub type PartitionResults = Vec<(TopicPartition, Result<(), ApiError>)>;
 
+/// A requested reassignment: (topic, partition) and the target replicas, `None` = cancel.
+pub type ReassignmentTarget = ((String, i32), Option<Vec<i32>>);
+
 /// Why a controlled shutdown request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControlledShutdownError {

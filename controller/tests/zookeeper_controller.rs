@@ -360,11 +360,22 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
     let controller_epoch = c1.epoch();
     let (_, epoch_stat) = admin_zk.get_data(paths::CONTROLLER_EPOCH).await.expect("read").expect("exists");
     let session = zk1.raw().await.session().clone();
-    let hijack = zookeeper_client::Client::connector()
-        .with_session(session)
-        .connect(&format!("127.0.0.1:{}", zookeeper.port))
-        .await
-        .expect("same session");
+    let mut attempts = 0;
+    let hijack = loop {
+        let r = zookeeper_client::Client::connector()
+            .with_session(session.clone())
+            .with_session_timeout(Duration::from_secs(6))
+            .with_connection_timeout(Duration::from_secs(10))
+            .connect(&format!("127.0.0.1:{}", zookeeper.port))
+            .await;
+        attempts += 1;
+        match r {
+            Ok(c) => break c,
+            Err(e) if attempts < 5 => eprintln!("attaching to the controller's session: {e}; retrying"),
+            Err(e) => panic!("could not attach to the controller's session: {e}"),
+        }
+    };
+    // Dropping the last client of a (non-detached) session closes it: broker 1's session expires.
     drop(hijack);
     wait_for("broker 1 re-registered with a new broker epoch", async || {
         (epoch1.load(Ordering::SeqCst) > e1).then_some(())
