@@ -106,6 +106,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
     /// New brokers: metadata to everyone, their replicas online, elections, resume deletions.
     pub(crate) async fn on_broker_startup(&mut self, new_brokers: &[i32]) -> Result<()> {
         tracing::info!("New broker startup callback for {new_brokers:?}");
+        let start = std::time::Instant::now();
         for b in new_brokers {
             self.ctx.replicas_on_offline_dirs.remove(b);
         }
@@ -128,19 +129,28 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         }
         // Reassignments waiting for a target replica on one of these brokers can proceed.
         self.maybe_resume_reassignments(|_, a| a.target_replicas().iter().any(|r| new_set.contains(r))).await?;
-        self.watch_all(new_brokers.iter().map(|b| WatchTarget::Broker(*b))).await
+        self.watch_all(new_brokers.iter().map(|b| WatchTarget::Broker(*b))).await?;
+        tracing::info!("Broker startup handling for {new_brokers:?} took {} ms", start.elapsed().as_millis());
+        Ok(())
     }
 
     /// Dead brokers: their replicas go offline (elections, ISR shrink).
     pub(crate) async fn on_broker_failure(&mut self, dead: &[i32]) -> Result<()> {
         tracing::info!("Broker failure callback for {dead:?}");
+        let start = std::time::Instant::now();
         for b in dead {
             self.ctx.replicas_on_offline_dirs.remove(b);
             self.ctx.shutting_down_broker_ids.remove(b);
             self.zk.unwatch(&WatchTarget::Broker(*b));
         }
         let replicas = self.ctx.replicas_on_brokers(&dead.iter().copied().collect());
-        self.on_replicas_become_offline(&replicas).await
+        self.on_replicas_become_offline(&replicas).await?;
+        tracing::info!(
+            "Broker failure handling for {dead:?} ({} replicas offline) took {} ms",
+            replicas.len(),
+            start.elapsed().as_millis()
+        );
+        Ok(())
     }
 
     /// Replicas that became unusable: partitions they led go Offline and are re-elected, the

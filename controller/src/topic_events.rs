@@ -46,13 +46,20 @@ impl<Z: ControllerZk> ControllerCore<Z> {
 
     /// New partitions: New → Online with their replicas New → Online.
     pub(crate) async fn on_new_partition_creation(&mut self, partitions: &[TopicPartition]) -> Result<()> {
-        tracing::info!("New partition creation callback for {}", partitions.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","));
+        if partitions.len() <= 100 {
+            tracing::info!("New partition creation callback for {}", partitions.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","));
+        } else {
+            tracing::info!("New partition creation callback for {} partitions", partitions.len());
+        }
+        let start = std::time::Instant::now();
         self.handle_partition_state_changes(partitions, PartitionState::New, OFFLINE).await?;
         let replicas = self.ctx.replicas_for_partitions(partitions);
         self.handle_replica_state_changes(&replicas, ReplicaState::New).await?;
         self.handle_partition_state_changes(partitions, PartitionState::Online, OFFLINE).await?;
         let replicas = self.ctx.replicas_for_partitions(partitions);
-        self.handle_replica_state_changes(&replicas, ReplicaState::Online).await
+        self.handle_replica_state_changes(&replicas, ReplicaState::Online).await?;
+        tracing::info!("New partition creation of {} partitions took {} ms", partitions.len(), start.elapsed().as_millis());
+        Ok(())
     }
 
     /// Data of `/brokers/topics/<T>` changed: initialize partitions that were added. A topic queued
