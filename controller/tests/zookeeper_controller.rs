@@ -393,3 +393,66 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
     drop((zk1, zk2, zk3, admin_zk));
     drop(zookeeper);
 }
+
+/// Benchmark (run with `--ignored --nocapture`): 10,000 partitions on 3 brokers against a real
+/// ZooKeeper — creation, then a broker failure — with the time each took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn ten_thousand_partitions_against_real_zookeeper() {
+    const N: i32 = 10_000;
+    let zookeeper = match start_zookeeper() {
+        Ok(z) => z,
+        Err(reason) => {
+            println!("SKIPPED: real ZooKeeper test needs Java and Debian's ZooKeeper: {reason}");
+            return;
+        }
+    };
+    let admin_zk = connect(zookeeper.port).await;
+    admin_zk.create_top_level_paths().await.expect("top-level paths");
+    let zk2 = connect(zookeeper.port).await;
+    zk2.register_broker(2, &registration(free_port())).await.expect("registered");
+    let zk3 = connect(zookeeper.port).await;
+    zk3.register_broker(3, &registration(free_port())).await.expect("registered");
+    let zk1 = connect(zookeeper.port).await;
+    let e1 = zk1.register_broker(1, &registration(free_port())).await.expect("registered");
+    let (c1, _) = start_controller(&zk1, 1, free_port(), e1);
+    wait_for("broker 1 to be controller", async || c1.is_active().then_some(())).await;
+
+    let assignment: BTreeMap<i32, Vec<i32>> = (0..N).map(|p| (p, (0..3).map(|i| (p + i) % 3 + 1).collect())).collect();
+    let admin = AdminZkClient::new(admin_zk.clone());
+    let start = Instant::now();
+    admin.create_topic_with_assignment("big", &BTreeMap::new(), &assignment).await.expect("created");
+    let all: Vec<String> = (0..N).map(|p| paths::partition_state("big", p)).collect();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let states = admin_zk.get_data_many(&all).await.expect("read");
+        if states.iter().all(Option::is_some) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "creation timed out");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("real ZooKeeper: creation of {N} partitions took {} ms", start.elapsed().as_millis());
+
+    // Broker 2 dies (its session closes): every partition it led gets a new leader.
+    let start = Instant::now();
+    drop(zk2);
+    loop {
+        let states = admin_zk.get_data_many(&all).await.expect("read");
+        let done = states.iter().zip(&all).all(|(d, path)| {
+            let (data, _) = d.as_ref().expect("state");
+            let s = zk_schema::model::PartitionStateZNode::decode(path, data).expect("state");
+            s.leader != 2 && !s.isr.contains(&2)
+        });
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "failover timed out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("real ZooKeeper: failure of broker 2 handled for {N} partitions in {} ms (incl. session close)", start.elapsed().as_millis());
+
+    c1.shutdown().await;
+    drop((zk1, zk3, admin_zk));
+    drop(zookeeper);
+}
