@@ -308,6 +308,7 @@ class SeqProducer:
         self._stop.set()
         self._thread.join(30)
         remaining = self.producer.flush(flush_timeout)
+        self.producer = None  # frees librdkafka (no reconnect chatter once the cluster is gone)
         return remaining
 
 
