@@ -111,3 +111,18 @@ async fn isr_change_notifications_refresh_the_cache_and_are_deleted() {
     let crate::request_batch::ControllerRequest::UpdateMetadata(um) = &sent[0].1 else { unreachable!() };
     assert_eq!(um.topic_states[0].partition_states[0].isr.iter().map(|b| b.0).collect::<Vec<_>>(), vec![1]);
 }
+
+#[test]
+fn response_encodes_as_alter_isr_v0() {
+    use wire::kafka_protocol::protocol::{Decodable, Encodable};
+    let mut outcomes = BTreeMap::new();
+    outcomes.insert(tp("t", 0), Ok(LeaderAndIsr { leader: 1, leader_epoch: 3, isr: vec![1, 2], zk_version: 7 }));
+    outcomes.insert(tp("t", 1), Err(codes::INVALID_UPDATE_VERSION));
+    let r = build_alter_isr_response(&[tp("t", 0), tp("t", 1)], &outcomes);
+    let mut buf = bytes::BytesMut::new();
+    r.encode(&mut buf, 0).expect("v0 encodes");
+    let back = AlterPartitionResponse::decode(&mut buf.freeze(), 0).expect("decodes");
+    assert_eq!(back, r);
+    assert_eq!(outcome(&back, "t", 0), (0, 1, 3, vec![1, 2], 7));
+    assert_eq!(outcome(&back, "t", 1).0, codes::INVALID_UPDATE_VERSION);
+}

@@ -11,8 +11,9 @@ use crate::requests_api::{
 };
 use wire::kafka_protocol::messages::AlterPartitionResponse;
 
-/// One unit of controller work (Kafka's `ControllerEvent`). The enum is open: issue #3 adds
-/// reassignment, preferred election, controlled shutdown and AlterIsr events.
+/// One unit of controller work (Kafka's `ControllerEvent`). Events carrying a `reply` answer a
+/// broker request; if the event is dropped (session expiry, shutdown) the caller sees the sender
+/// vanish and answers NOT_CONTROLLER / STALE_CONTROLLER_EPOCH.
 #[derive(Debug)]
 pub enum ControllerEvent {
     /// First event after start: watch `/controller` and try to become controller.

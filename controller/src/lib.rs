@@ -14,6 +14,10 @@
 //! * [`PartitionStateMachine`], [`ReplicaStateMachine`], [`TopicDeletionManager`] — pure decisions
 //!   plus drivers that do the fenced ZooKeeper writes through [`zk_executor`].
 //! * [`ControllerBrokerRequestBatch`] and [`ControllerChannelManager`] — requests to brokers.
+//! * Operations (issue #3): [`controlled_shutdown`] (ControlledShutdown RPC), [`alter_isr`] (AlterIsr
+//!   and `/isr_change_notification`), [`leader_election`] (ElectLeaders, `/admin/preferred_replica_election`,
+//!   auto leader rebalance), [`reassignment`] (`/admin/reassign_partitions`, AlterPartitionReassignments,
+//!   ListPartitionReassignments); their request/answer types and Kafka error codes are in [`requests_api`].
 
 #![warn(missing_docs)]
 
