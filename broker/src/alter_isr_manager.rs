@@ -121,7 +121,7 @@ impl AlterIsrManager {
                     }
                     Err(e) => {
                         failures += 1;
-                        if failures == 1 || failures % 50 == 0 {
+                        if failures == 1 || failures.is_multiple_of(50) {
                             tracing::warn!(
                                 "AlterIsr for {} partition(s) not delivered to the controller ({failures} attempt(s)): {e}",
                                 batch.len()
@@ -183,7 +183,11 @@ impl AlterIsrManager {
         let now = crate::replica_manager::now_ms();
         let mut had_errors = false;
         for (partition, proposal) in batch {
-            let Some(result) = results.get(&proposal.tp) else { continue };
+            let Some(result) = results.get(&proposal.tp) else {
+                // Not answered: stays queued and goes out again after the backoff.
+                had_errors = true;
+                continue;
+            };
             {
                 let mut unsent = self.lock();
                 if unsent.get(&proposal.tp).is_some_and(|(_, q)| q == proposal) {

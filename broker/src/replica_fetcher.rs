@@ -220,7 +220,7 @@ async fn run_fetcher(
                 }
                 Err(e) => {
                     connect_failures += 1;
-                    if connect_failures == 1 || connect_failures % 30 == 0 {
+                    if connect_failures == 1 || connect_failures.is_multiple_of(30) {
                         tracing::warn!("replica fetcher could not connect to broker {} at {addr}: {e}", leader.broker_id);
                     }
                     drop(rm);
@@ -480,7 +480,7 @@ mod tests {
         for len in [20u32, 30] {
             buf.extend_from_slice(&0i64.to_be_bytes());
             buf.extend_from_slice(&(len as i32).to_be_bytes());
-            buf.extend(std::iter::repeat(7u8).take(len as usize));
+            buf.extend(std::iter::repeat_n(7u8, len as usize));
         }
         let full = buf.len();
         buf.extend_from_slice(&0i64.to_be_bytes());

@@ -259,14 +259,12 @@ impl ReplicaManager {
             }
             p.wake_waiters();
         }
-        if delete {
-            if self.log_manager.get_log(&tp).is_some() {
-                if let Err(e) = self.log_manager.async_delete(&tp) {
-                    tracing::error!("could not delete log of {tp}: {e}");
-                    return code(storage_error(&e));
-                }
-                tracing::info!("deleted log of {tp}");
+        if delete && self.log_manager.get_log(&tp).is_some() {
+            if let Err(e) = self.log_manager.async_delete(&tp) {
+                tracing::error!("could not delete log of {tp}: {e}");
+                return code(storage_error(&e));
             }
+            tracing::info!("deleted log of {tp}");
         }
         0
     }

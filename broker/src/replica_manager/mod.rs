@@ -56,10 +56,10 @@ impl ReplicaManager {
         metadata_cache: Arc<MetadataCache>,
     ) -> Arc<ReplicaManager> {
         let settings = FetcherSettings {
-            max_wait_ms: config.replica_fetch_wait_max_ms as i32,
-            min_bytes: config.replica_fetch_min_bytes as i32,
-            response_max_bytes: config.replica_fetch_response_max_bytes as i32,
-            partition_max_bytes: config.replica_fetch_max_bytes as i32,
+            max_wait_ms: config.replica_fetch_wait_max_ms,
+            min_bytes: config.replica_fetch_min_bytes,
+            response_max_bytes: config.replica_fetch_response_max_bytes,
+            partition_max_bytes: config.replica_fetch_max_bytes,
             backoff_ms: config.replica_fetch_backoff_ms as u64,
             socket_timeout_ms: config.replica_socket_timeout_ms as u64,
         };
