@@ -254,6 +254,48 @@ fn reassign_topic_from_1_2_to_2_3_with_data_intact() {
         run("kafka-leader-election", &["--bootstrap-server", &bootstrap, "--election-type", "preferred", "--topic", "mv", "--partition", "1"], None);
     assert_eq!((code, out.as_str()), (0, "Valid replica already elected for partitions mv-1\n"), "{err}");
 
+    // The same through the admin API: move back to 1,2 with --bootstrap-server.
+    let topics_file = dir.join("topics.json");
+    std::fs::write(&topics_file, r#"{"version":1,"topics":[{"topic":"mv"}]}"#).unwrap();
+    let (code, out, err) = run(
+        "kafka-reassign-partitions",
+        &["--bootstrap-server", &bootstrap, "--generate", "--topics-to-move-json-file", &topics_file.to_string_lossy(), "--broker-list", "1,2"],
+        None,
+    );
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.starts_with("Current partition replica assignment\n{\"version\":1,\"partitions\":[{\"topic\":\"mv\",\"partition\":0,\"replicas\":[2,3]"), "{out}");
+    let back = dir.join("back.json");
+    std::fs::write(
+        &back,
+        r#"{"version":1,"partitions":[{"topic":"mv","partition":0,"replicas":[1,2]},{"topic":"mv","partition":1,"replicas":[2,1]}]}"#,
+    )
+    .unwrap();
+    let back = back.to_string_lossy().into_owned();
+    let (code, out, err) =
+        run("kafka-reassign-partitions", &["--bootstrap-server", &bootstrap, "--execute", "--reassignment-json-file", &back], None);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.ends_with("Successfully started partition reassignments for mv-0,mv-1\n"), "{out}");
+    let (code, out, _) = run("kafka-reassign-partitions", &["--bootstrap-server", &bootstrap, "--list"], None);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Current partition reassignments:\n") || out == "No partition reassignments found.\n", "{out}");
+    wait_for("the admin-API reassignment to complete", Duration::from_secs(60), || {
+        let (code, out, _) =
+            run("kafka-reassign-partitions", &["--bootstrap-server", &bootstrap, "--verify", "--reassignment-json-file", &back], None);
+        assert_eq!(code, 0, "{out}");
+        last = out;
+        !last.contains("still in progress")
+    });
+    assert_eq!(
+        last,
+        "Status of partition reassignment:\nReassignment of partition mv-0 is complete.\nReassignment of partition mv-1 is complete.\n"
+    );
+    let (_, out, _) = run("kafka-reassign-partitions", &["--bootstrap-server", &bootstrap, "--list"], None);
+    assert_eq!(out, "No partition reassignments found.\n");
+    let (code, out, _) =
+        run("kafka-reassign-partitions", &["--bootstrap-server", &bootstrap, "--cancel", "--reassignment-json-file", &back], None);
+    assert_eq!((code, out.as_str()), (0, "None of the specified partition reassignments are active.\nNone of the specified partition moves are active.\n"));
+    assert!(describe(zk).contains("Replicas: 1,2") && describe(zk).contains("Replicas: 2,1"), "{}", describe(zk));
+
     // Every value is still there, now served by the new replicas.
     let (code, out, err) = run(
         "kafka-console-consumer",

@@ -342,9 +342,10 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.starts_with("Missing required argument \"[reassignment-json-file]\"\n"), "{}", o.stderr);
     assert!(o.stdout.is_empty());
-    let o = run(REASSIGN, &["--bootstrap-server", "localhost:9092", "--verify", "--reassignment-json-file", &plan]);
+    // Throttles need ZooKeeper here (refused before any connection is made).
+    let o = run(REASSIGN, &["--bootstrap-server", "127.0.0.1:1", "--execute", "--reassignment-json-file", &plan, "--throttle", "1"]);
     assert_eq!(o.code, 1);
-    assert!(o.stdout.contains("--bootstrap-server is not supported"), "{}", o.stdout);
+    assert!(o.stdout.contains("--throttle is not supported with --bootstrap-server"), "{}", o.stdout);
 
     // --- preferred replica election ---
     let el = write_file(

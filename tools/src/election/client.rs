@@ -112,7 +112,7 @@ pub fn exception_text(code: i16, message: Option<&str>) -> String {
     }
 }
 
-async fn open(addr: &str, request_timeout: Duration) -> Result<KafkaConnection, String> {
+pub(crate) async fn open(addr: &str, request_timeout: Duration) -> Result<KafkaConnection, String> {
     let mut conn = KafkaConnection::connect(addr, CLIENT_ID, Duration::from_secs(10)).await.map_err(|e| e.to_string())?;
     conn.set_request_timeout(request_timeout);
     conn.negotiate().await.map_err(|e| e.to_string())?;
@@ -120,7 +120,7 @@ async fn open(addr: &str, request_timeout: Duration) -> Result<KafkaConnection, 
 }
 
 /// Controller id and address from the first answering bootstrap server.
-async fn find_controller(bootstrap: &[String], request_timeout: Duration) -> Result<(i32, String), String> {
+pub(crate) async fn find_controller(bootstrap: &[String], request_timeout: Duration) -> Result<(i32, String), String> {
     let mut last = "no bootstrap servers given".to_string();
     for addr in bootstrap {
         let mut conn = match open(addr, request_timeout).await {

@@ -44,6 +44,8 @@ pub struct ReassignOptions {
     pub throttle: i64,
     /// `--preserve-throttles`.
     pub preserve_throttles: bool,
+    /// `--additional` (bootstrap-server only).
+    pub additional: bool,
 }
 
 const ACTIONS: [&str; 5] = ["generate", "execute", "verify", "cancel", "list"];
@@ -55,7 +57,7 @@ pub fn usage() -> String {
 
 const HELP: &[OptionHelp] = &[
     OptionHelp { flag: "--additional", arg: None, help: "With --execute, add to an ongoing reassignment (needs --bootstrap-server)." },
-    OptionHelp { flag: "--bootstrap-server", arg: Some("String: Server(s) to use for bootstrapping"), help: "Broker to talk to instead of ZooKeeper (not supported by this implementation yet)." },
+    OptionHelp { flag: "--bootstrap-server", arg: Some("String: Server(s) to use for bootstrapping"), help: "Broker(s) to bootstrap from; the admin API is used instead of ZooKeeper (no throttles or log-dir moves here)." },
     OptionHelp { flag: "--broker-list", arg: Some("String: brokerlist"), help: "With --generate: the brokers to move the topics to, e.g. \"0,1,2\"." },
     OptionHelp { flag: "--cancel", arg: None, help: "Cancel an active reassignment (needs --bootstrap-server)." },
     OptionHelp { flag: "--command-config", arg: Some("String: Admin client property file"), help: "Admin client properties, used with --bootstrap-server." },
@@ -226,6 +228,7 @@ pub fn parse_args(args: &[String]) -> Result<ReassignOptions, ArgsExit> {
         disable_rack_aware: has("disable-rack-aware"),
         throttle: throttle.unwrap_or(-1),
         preserve_throttles: has("preserve-throttles"),
+        additional: has("additional"),
     })
 }
 

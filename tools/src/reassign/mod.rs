@@ -6,9 +6,11 @@
 //! * [`json`] — the tool's JSON files and Kafka's rendering of assignments;
 //! * [`command`] — `--generate`, `--execute` (with `--throttle`) and `--verify` against ZooKeeper.
 //!
-//! `--bootstrap-server` (and with it `--cancel`, `--list`, `--additional`, log-dir moves) is
-//! refused: only the ZooKeeper path is implemented.
+//! * [`admin`] — the `--bootstrap-server` path (`--list`, `--cancel`, `--additional` too) over
+//!   ListPartitionReassignments/AlterPartitionReassignments; throttles and log-dir moves are
+//!   refused there.
 
+pub mod admin;
 pub mod args;
 pub mod command;
 pub mod json;
@@ -29,10 +31,8 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
         Err(exit) => return report_args_exit(exit, &usage(), out, err),
     };
     let outcome: Result<(), ReassignError> = match (&opts.bootstrap_server, &opts.zookeeper) {
-        (Some(_), _) | (None, None) => Err(ReassignError::Failed(
-            "--bootstrap-server is not supported by this implementation of kafka-reassign-partitions yet; use --zookeeper"
-                .into(),
-        )),
+        (Some(bootstrap), _) => run_admin(&opts, bootstrap, out, err),
+        (None, None) => Err(ReassignError::Failed("Please specify --bootstrap-server".into())),
         (None, Some(zk_connect)) => {
             let _ = writeln!(out, "{ZK_DEPRECATION}");
             block_on(async {
@@ -86,6 +86,39 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
     };
     let _ = out.flush();
     code
+}
+
+fn run_admin(
+    opts: &args::ReassignOptions,
+    bootstrap: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), ReassignError> {
+    if opts.throttle >= 0 {
+        return Err(ReassignError::Failed(
+            "--throttle is not supported with --bootstrap-server by this implementation yet; use --zookeeper".into(),
+        ));
+    }
+    let file = opts.reassignment_json_file.as_deref().unwrap_or_default();
+    block_on(async {
+        match opts.action {
+            ReassignAction::Generate => {
+                admin::generate(
+                    bootstrap,
+                    opts.topics_to_move_json_file.as_deref().unwrap_or_default(),
+                    opts.broker_list.as_deref().unwrap_or_default(),
+                    opts.disable_rack_aware,
+                    &mut *out,
+                )
+                .await
+            }
+            ReassignAction::Execute => admin::execute(bootstrap, file, opts.additional, &mut *out).await,
+            ReassignAction::Verify => admin::verify(bootstrap, file, &mut *err, &mut *out).await.map(|_| ()),
+            ReassignAction::List => admin::list(bootstrap, &mut *out).await,
+            ReassignAction::Cancel => admin::cancel(bootstrap, file, &mut *out).await,
+        }
+    })
+    .unwrap_or_else(|e| Err(ReassignError::Failed(e)))
 }
 
 /// Entry point of the binary.
