@@ -151,7 +151,7 @@ def test_preferred_replica_election(cluster3, tool):
     else:
         p = c.tool(tool, "--bootstrap-server", c.bootstrap, "--election-type", "preferred",
                    "--all-topic-partitions")
-        ok = "Successfully completed preferred leader election for partitions" in p.stdout
+        ok = "Successfully completed leader election (PREFERRED) for partitions" in p.stdout
     print(p.stdout, p.stderr)
     assert p.returncode == 0 and ok, p.stdout + p.stderr
     mb.wait_leader(c, topic, 0, equal_to=preferred)
