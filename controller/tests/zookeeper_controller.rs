@@ -389,7 +389,18 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
     let op = ZkOp::Create { path: "/stale-write".into(), data: Vec::new() };
     assert!(matches!(admin_zk.fenced_multi(epoch_stat.version, &[op]).await, Err(ZkError::ControllerMoved)));
 
+    // Controlled shutdown of broker 3 (leader of r-0 = [3,2]) through the handle: leadership moves
+    // to 2 and 3 leaves the ISR; nothing remains on 3.
+    let remaining = c1.controlled_shutdown(3, -1).await.expect("accepted");
+    assert!(remaining.is_empty(), "{remaining:?}");
+    let (s, _) = state_of(&admin_zk, "r", 0).await.expect("state");
+    assert_eq!((s.leader, s.isr.clone()), (2, vec![2]));
+    let err = c1.controlled_shutdown(9, -1).await.unwrap_err();
+    assert_eq!(err.code(), 8, "BROKER_NOT_AVAILABLE");
+
     c1.shutdown().await;
+    let err = c1.controlled_shutdown(3, -1).await.unwrap_err();
+    assert_eq!(err.code(), 11, "STALE_CONTROLLER_EPOCH once the controller is gone");
     drop((zk1, zk2, zk3, admin_zk));
     drop(zookeeper);
 }
