@@ -38,9 +38,11 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def first_produce(bootstrap, topic, partition, t0, timeout):
+def first_produce(bootstrap, topic, partition, t0, timeout, c=None, old_leader=None):
     """Retries single acks=all produces to `partition` until one is acknowledged; returns the time
-    since t0 of that acknowledgement, or None on timeout."""
+    since t0 of that acknowledgement, or None on timeout. With `old_leader`, attempts start only
+    once ZooKeeper's partition state names another leader (so the acknowledgement comes from the
+    new leader, not from the old one still serving during a controlled shutdown)."""
     p = Producer({"bootstrap.servers": bootstrap, "broker.address.family": "v4", "acks": "all",
                   "enable.idempotence": False, "message.timeout.ms": 5000, "retry.backoff.ms": 50,
                   "topic.metadata.refresh.interval.ms": 500, "linger.ms": 0,
@@ -48,6 +50,14 @@ def first_produce(bootstrap, topic, partition, t0, timeout):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
+            if old_leader is not None:
+                try:
+                    ld = mb.partition_state(c, topic, partition)["leader"]
+                except Exception:  # noqa: BLE001 - ZooKeeper busy: try again
+                    ld = old_leader
+                if ld in (old_leader, -1):
+                    time.sleep(0.02)
+                    continue
             res = []
             p.produce(topic, value=b"probe", partition=partition,
                       on_delivery=lambda e, m: res.append(e))
@@ -107,7 +117,7 @@ def bench_partitions(n, timeout):
         log(f"  kill -9 broker {ld} (leader of {topic}-{part})")
         t0 = time.monotonic()
         b._signal(signal.SIGKILL)
-        row["kill9"] = first_produce(c.bootstrap, topic, part, t0, timeout)
+        row["kill9"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
         log(f"  first acks=all produce after {fmt(row['kill9'])} s")
         mb.restart_after_kill(b)
         timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
@@ -118,7 +128,7 @@ def bench_partitions(n, timeout):
         log(f"  SIGTERM broker {ld} (leader of {topic}-{part})")
         t0 = time.monotonic()
         b._signal(signal.SIGTERM)
-        row["cs"] = first_produce(c.bootstrap, topic, part, t0, timeout)
+        row["cs"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
         row["cs_exit"] = timed("exit", lambda: (wait_until(lambda: not b.alive(), timeout, "exit"),
                                                 time.monotonic() - t0)[1], timeout)
         log(f"  first produce after {fmt(row['cs'])} s, exited after {fmt(row['cs_exit'])} s")
@@ -190,7 +200,7 @@ def bench_throughput(records, size=100):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000")
-    ap.add_argument("--records", type=int, default=300000)
+    ap.add_argument("--records", type=int, default=1000000)
     ap.add_argument("--timeout", type=float, default=120)
     args = ap.parse_args()
 
