@@ -345,7 +345,7 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
     // Throttles need ZooKeeper here (refused before any connection is made).
     let o = run(REASSIGN, &["--bootstrap-server", "127.0.0.1:1", "--execute", "--reassignment-json-file", &plan, "--throttle", "1"]);
     assert_eq!(o.code, 1);
-    assert!(o.stdout.contains("--throttle is not supported with --bootstrap-server"), "{}", o.stdout);
+    assert!(o.stdout.contains("--throttle and --replica-alter-log-dirs-throttle are not supported with --bootstrap-server"), "{}", o.stdout);
 
     // --- preferred replica election ---
     let el = write_file(

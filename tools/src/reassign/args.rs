@@ -46,6 +46,8 @@ pub struct ReassignOptions {
     pub preserve_throttles: bool,
     /// `--additional` (bootstrap-server only).
     pub additional: bool,
+    /// `--replica-alter-log-dirs-throttle` in B/s; -1 when not given (bootstrap-server only).
+    pub log_dir_throttle: i64,
 }
 
 const ACTIONS: [&str; 5] = ["generate", "execute", "verify", "cancel", "list"];
@@ -144,9 +146,8 @@ pub fn parse_args(args: &[String]) -> Result<ReassignOptions, ArgsExit> {
         return Err(ArgsExit::Version);
     }
     let throttle = parse_long(&m, "throttle")?;
-    for name in ["replica-alter-log-dirs-throttle", "timeout"] {
-        parse_long(&m, name)?;
-    }
+    let log_dir_throttle = parse_long(&m, "replica-alter-log-dirs-throttle")?;
+    parse_long(&m, "timeout")?;
     let chosen: Vec<&str> = ACTIONS.iter().copied().filter(|a| has(a)).collect();
     if chosen.len() != 1 {
         return Err(ArgsExit::Usage(
@@ -229,6 +230,7 @@ pub fn parse_args(args: &[String]) -> Result<ReassignOptions, ArgsExit> {
         throttle: throttle.unwrap_or(-1),
         preserve_throttles: has("preserve-throttles"),
         additional: has("additional"),
+        log_dir_throttle: log_dir_throttle.unwrap_or(-1),
     })
 }
 

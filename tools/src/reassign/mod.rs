@@ -94,9 +94,9 @@ fn run_admin(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), ReassignError> {
-    if opts.throttle >= 0 {
+    if opts.throttle >= 0 || opts.log_dir_throttle >= 0 {
         return Err(ReassignError::Failed(
-            "--throttle is not supported with --bootstrap-server by this implementation yet; use --zookeeper".into(),
+            "--throttle and --replica-alter-log-dirs-throttle are not supported with --bootstrap-server by this implementation yet; use --zookeeper for --throttle".into(),
         ));
     }
     let file = opts.reassignment_json_file.as_deref().unwrap_or_default();
