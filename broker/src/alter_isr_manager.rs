@@ -278,6 +278,32 @@ mod tests {
     }
 
     #[test]
+    fn one_queued_proposal_per_partition_newer_epochs_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = TopicPartition::new("a", 0);
+        let log = storage::Log::open(dir.path().join("a-0"), t.clone(), storage::LogConfig::default(), storage::LogLoadParams::new(true))
+            .unwrap();
+        let state = crate::partition::LeadershipState {
+            leader: 1,
+            leader_epoch: 3,
+            isr: vec![1],
+            replicas: vec![1, 2],
+            controller_epoch: 1,
+            partition_epoch: 7,
+        };
+        let p = Arc::new(Partition::new(t.clone(), 1, Arc::new(log), None, state, 30_000));
+        let m = AlterIsrManager::new(1, Arc::new(AtomicI64::new(9)), Arc::new(MetadataCache::new()), "PLAINTEXT".into(), Duration::from_secs(1));
+        let prop = |epoch, pe| IsrProposal { tp: t.clone(), leader_epoch: epoch, new_isr: vec![1, 2], partition_epoch: pe };
+        assert!(m.submit(p.clone(), prop(3, 7)));
+        assert!(!m.submit(p.clone(), prop(3, 7)), "same proposal still queued");
+        assert!(!m.submit(p.clone(), prop(2, 9)), "older leader epoch");
+        assert!(m.submit(p.clone(), prop(3, 8)), "newer partition epoch replaces it");
+        assert!(m.submit(p.clone(), prop(4, 0)), "newer leader epoch replaces it");
+        assert_eq!(m.queued(), 1);
+        assert_eq!(m.lock()[&t].1, prop(4, 0));
+    }
+
+    #[test]
     fn response_parsing() {
         let resp = AlterPartitionResponse::default().with_topics(vec![alter_partition_response::TopicData::default()
             .with_topic_name(TopicName(StrBytes::from_static_str("a")))
