@@ -23,7 +23,16 @@ fi
 
 echo "==> python3 -m pytest -v integration/"
 # A hung test must not eat CI's budget: the whole suite gets a hard limit.
-timeout -k 30 "${PYTEST_TIMEOUT:-2400}" python3 -m pytest -v integration/ "$@"
+pytest_cmd=(timeout -k 30 "${PYTEST_TIMEOUT:-2400}" python3 -m pytest -v integration/ "$@")
+if unshare --pid --fork --mount-proc --kill-child true 2>/dev/null; then
+  # Run in a private PID namespace (when allowed): every process a test starts dies with it, and
+  # kafka-server-stop.sh / zookeeper-server-stop.sh, which signal every broker / ZooKeeper they can
+  # see, see only this run's, so their test can run on a shared machine too. bash stays PID 1 to
+  # reap the daemons that tests start and stop.
+  KAFKA_IT_STOP_SCRIPTS=1 unshare --pid --fork --mount-proc --kill-child bash -c '"$@"; exit $?' pytest "${pytest_cmd[@]}"
+else
+  "${pytest_cmd[@]}"
+fi
 pytest_rc=$?
 
 # (nothing printed after this point, so the output ends with pytest's summary line)
