@@ -246,7 +246,7 @@ class SeqProducer:
 
         base = {"bootstrap.servers": bootstrap, "broker.address.family": "v4", "acks": "all",
                 "enable.idempotence": False, "retries": 1000000, "retry.backoff.ms": 200,
-                "message.timeout.ms": 180000, "request.timeout.ms": 15000,
+                "message.timeout.ms": 90000, "request.timeout.ms": 15000,
                 "max.in.flight.requests.per.connection": 1, "linger.ms": 5,
                 "compression.type": "none", "topic.metadata.refresh.interval.ms": 1000}
         base.update(conf)
@@ -304,7 +304,7 @@ class SeqProducer:
         target = self.n_acked() + n
         wait_until(lambda: self.n_acked() >= target, timeout, f"{n} more acknowledged deliveries")
 
-    def stop(self, flush_timeout=200):
+    def stop(self, flush_timeout=120):
         self._stop.set()
         self._thread.join(30)
         remaining = self.producer.flush(flush_timeout)
@@ -371,3 +371,13 @@ def consume_all(bootstrap, topic, partitions, timeout=TIMEOUT):
         return out
     finally:
         c.close()
+
+
+def close_for(request, c):
+    """Fixture teardown: keep and print the logs if the test failed (our fixtures are torn down
+    before conftest's log-dumping one, which would no longer see the cluster), then close."""
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        c.failed = True
+        print(c.dump_logs())
+    c.close()

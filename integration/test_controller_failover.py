@@ -18,7 +18,7 @@ def cluster3(request):
     c = mb.start_cluster(request.node.name[:30],
                          overrides={"zookeeper.session.timeout.ms": str(SESSION_MS)})
     yield c
-    c.close()
+    mb.close_for(request, c)
 
 
 def _pause_until_expired(c, b, broker_id):

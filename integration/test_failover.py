@@ -16,9 +16,7 @@ from harness import wait_until
 def cluster3(request):
     c = mb.start_cluster(request.node.name[:30])
     yield c
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        c.failed = True
-    c.close()
+    mb.close_for(request, c)
 
 
 def test_acks_all_survives_leader_and_controller_kill9(cluster3):

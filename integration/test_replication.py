@@ -24,7 +24,7 @@ PARKED_FETCH_S = 2.0
 def cluster3(request):
     c = mb.start_cluster(request.node.name[:30], overrides=OVERRIDES)
     yield c
-    c.close()
+    mb.close_for(request, c)
 
 
 def test_diverged_follower_truncates_by_leader_epoch(cluster3):

@@ -98,7 +98,7 @@ def bench_partitions(n, timeout):
         log(f"  created in {fmt(row['create'])} s; waiting for full ISR")
         if row["create"] is None:
             errs = [ln for ln in mb.broker(c, 1).log_text().splitlines() if " ERROR " in ln]
-            row["error"] = "creation did not complete" + (f"; broker 1: {errs[-1][:160]}" if errs else "")
+            row["error"] = "creation did not complete" + (f"; broker 1: ...{errs[-1][-150:]}" if errs else "")
             return row
         timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
         # Warm a probe path.
