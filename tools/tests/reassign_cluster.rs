@@ -8,91 +8,15 @@
 //! `cargo build --release -p broker && cargo test -p tools --test reassign_cluster -- --ignored`
 //! (or point `KAFKA_SERVER_BIN` at a `kafka-server` binary).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const JARS: &str = "/usr/share/java";
-
-/// A ZooKeeper server process, killed (and its data dir removed) when dropped.
-struct ZooKeeper {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Drop for ZooKeeper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// Start ZooKeeper, or explain why it cannot be started here.
-fn start_zookeeper() -> Result<ZooKeeper, String> {
-    let zk_jar = Path::new(JARS).join("zookeeper.jar");
-    if !zk_jar.exists() {
-        return Err(format!("{} not found (apt-get install zookeeper)", zk_jar.display()));
-    }
-    if Command::new("java").arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
-        return Err("java is not installed".into());
-    }
-    let classpath: Vec<String> =
-        ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-            .iter()
-            .map(|j| Path::new(JARS).join(j))
-            .filter(|p| p.exists())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("kafka-reassign-cluster-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let cfg = dir.join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n",
-            dir.join("data").display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.join("zookeeper.out")).map_err(|e| e.to_string())?;
-    let child = Command::new("java")
-        .arg("-cp")
-        .arg(classpath.join(":"))
-        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start java: {e}"))?;
-    let mut zk = ZooKeeper { child, dir, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = zk.child.try_wait() {
-            let mut out = String::new();
-            let _ = std::fs::File::open(zk.dir.join("zookeeper.out")).and_then(|mut f| f.read_to_string(&mut out));
-            return Err(format!("ZooKeeper exited with {status}: {out}"));
-        }
-        if Instant::now() > deadline {
-            return Err("ZooKeeper did not listen within 60 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Let it finish starting its session tracker.
-    std::thread::sleep(Duration::from_millis(300));
-    zk.port = port;
-    Ok(zk)
-}
+use common::{free_port, start_zookeeper};
 
 /// Broker processes, killed when dropped.
 struct Brokers(Vec<Child>);
@@ -162,7 +86,7 @@ fn reassign_topic_from_1_2_to_2_3_with_data_intact() {
         eprintln!("skipping: {} not found", server_bin.display());
         return;
     }
-    let zk_server = match start_zookeeper() {
+    let zk_server = match start_zookeeper("kafka-reassign-cluster") {
         Ok(s) => s,
         Err(reason) => {
             eprintln!("skipping: {reason}");
