@@ -4,6 +4,7 @@
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use super::ConfigsError;
+use crate::cli::{self, flag, given, many, rest, value};
 use crate::topics::usage::{clap_error_message, render_usage, OptionHelp};
 
 /// Entity types accepted with `--zookeeper`.
@@ -82,14 +83,7 @@ const DEFAULT_FLAGS: [(&str, &str); 4] =
     [("client-defaults", "clients"), ("user-defaults", "users"), ("broker-defaults", "brokers"), ("ip-defaults", "ips")];
 
 fn command() -> Command {
-    let value = |name: &'static str| Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Set);
-    let many = |name: &'static str| Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Append);
-    let flag = |name: &'static str| Arg::new(name).long(name).action(ArgAction::SetTrue);
-    let mut cmd = Command::new("kafka-configs")
-        .no_binary_name(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .infer_long_args(true)
+    let mut cmd = cli::command("kafka-configs")
         .arg(value("zookeeper"))
         .arg(value("bootstrap-server"))
         .arg(value("command-config"))
@@ -106,7 +100,7 @@ fn command() -> Command {
         .arg(flag("force"))
         .arg(flag("help"))
         .arg(flag("version"))
-        .arg(Arg::new("rest").num_args(0..).action(ArgAction::Append).hide(true));
+        .arg(rest());
     for (f, _) in ENTITY_FLAGS {
         cmd = cmd.arg(value(f));
     }
@@ -114,10 +108,6 @@ fn command() -> Command {
         cmd = cmd.arg(flag(f));
     }
     cmd
-}
-
-fn given(m: &ArgMatches, name: &str) -> bool {
-    m.value_source(name) == Some(clap::parser::ValueSource::CommandLine)
 }
 
 /// Names from `--entity-name`/`--entity-default` in command-line order (a default is ""),

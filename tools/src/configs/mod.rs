@@ -98,10 +98,5 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
 
 /// Entry point of the `kafka-configs` binary.
 pub fn main_exit_code() -> i32 {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    run_with(&args, &mut out, &mut err)
+    crate::cli::main_exit_code(run_with)
 }

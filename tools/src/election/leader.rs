@@ -4,11 +4,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, Command};
-
 use super::client::{elect_leaders, exception_text, ElectError, ElectionType, PartitionOutcome, ELECTION_NOT_NEEDED};
 use super::json::{parse_election_partitions, ElectionFileKind};
 use super::{read_file, uncaught, ADMIN_COMMAND_FAILED, ADMIN_OPERATION};
+use crate::cli::{command, flag, given, rest, value};
 use crate::reassign::json::{tp_string, Tp};
 use crate::topics::usage::{clap_error_message, render_usage, ArgsExit, OptionHelp};
 use crate::topics::{block_on, report_args_exit};
@@ -61,13 +60,7 @@ pub enum LeaderArgsExit {
 
 /// Parse and check the arguments (program name excluded), in Kafka's order.
 pub fn parse_args(args: &[String]) -> Result<LeaderElectionOptions, LeaderArgsExit> {
-    let value = |name: &'static str| Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Set);
-    let flag = |name: &'static str| Arg::new(name).long(name).action(ArgAction::SetTrue);
-    let cmd = Command::new("kafka-leader-election")
-        .no_binary_name(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .infer_long_args(true)
+    let cmd = command("kafka-leader-election")
         .arg(value("bootstrap-server"))
         .arg(value("admin.config"))
         .arg(value("path-to-json-file"))
@@ -77,10 +70,10 @@ pub fn parse_args(args: &[String]) -> Result<LeaderElectionOptions, LeaderArgsEx
         .arg(flag("all-topic-partitions"))
         .arg(flag("help"))
         .arg(flag("version"))
-        .arg(Arg::new("rest").num_args(0..).action(ArgAction::Append).hide(true));
+        .arg(rest());
     let usage_exit = |m: String| LeaderArgsExit::Args(ArgsExit::Usage(m));
     let m = cmd.try_get_matches_from(args).map_err(|e| usage_exit(clap_error_message(&e)))?;
-    let has = |name: &str| m.value_source(name) == Some(clap::parser::ValueSource::CommandLine);
+    let has = |name: &str| given(&m, name);
     if args.is_empty() || has("help") {
         return Err(usage_exit(HELP_TEXT.into()));
     }
@@ -233,12 +226,7 @@ pub fn run_with_timeout(args: &[String], timeout: Duration, out: &mut dyn Write,
 
 /// Entry point of the binary.
 pub fn main_exit_code() -> i32 {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    run_with_timeout(&args, TIMEOUT, &mut out, &mut err)
+    crate::cli::main_exit_code(|args, out, err| run_with_timeout(args, TIMEOUT, out, err))
 }
 
 #[cfg(test)]

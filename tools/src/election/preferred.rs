@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, Command};
 use zk_schema::model::{PartitionRef, PartitionsZNode};
 use zk_schema::{paths, KafkaZkClient, ZkError};
 
 use super::client::{elect_leaders, ElectError, ElectionType};
 use super::json::{parse_election_partitions, ElectionFileKind};
 use super::{read_file, sorted_tps, uncaught, ADMIN_COMMAND_FAILED, ADMIN_OPERATION};
+use crate::cli::{command, flag, given, rest, value};
 use crate::reassign::json::{tp_string, Tp};
 use crate::topics::usage::{clap_error_message, render_usage, ArgsExit, OptionHelp};
 use crate::topics::{block_on, close, connect, report_args_exit};
@@ -50,22 +50,16 @@ pub struct PreferredOptions {
 
 /// Parse and check the arguments (program name excluded).
 pub fn parse_args(args: &[String]) -> Result<PreferredOptions, ArgsExit> {
-    let value = |name: &'static str| Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Set);
-    let flag = |name: &'static str| Arg::new(name).long(name).action(ArgAction::SetTrue);
-    let cmd = Command::new("kafka-preferred-replica-election")
-        .no_binary_name(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .infer_long_args(true)
+    let cmd = command("kafka-preferred-replica-election")
         .arg(value("zookeeper"))
         .arg(value("bootstrap-server"))
         .arg(value("path-to-json-file"))
         .arg(value("admin.config"))
         .arg(flag("help"))
         .arg(flag("version"))
-        .arg(Arg::new("rest").num_args(0..).action(ArgAction::Append).hide(true));
+        .arg(rest());
     let m = cmd.try_get_matches_from(args).map_err(|e| ArgsExit::Usage(clap_error_message(&e)))?;
-    let has = |name: &str| m.value_source(name) == Some(clap::parser::ValueSource::CommandLine);
+    let has = |name: &str| given(&m, name);
     if args.is_empty() || has("help") {
         return Err(ArgsExit::Usage(HELP_TEXT.into()));
     }
@@ -251,12 +245,7 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
 
 /// Entry point of the binary.
 pub fn main_exit_code() -> i32 {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    run_with(&args, &mut out, &mut err)
+    crate::cli::main_exit_code(run_with)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `kafka-reassign-partitions` command line: clap tokenizes, then Kafka 2.8's checks run in
 //! Kafka's order with Kafka's messages (`ReassignPartitionsCommand.validateAndParseArgs`).
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{ArgMatches, Command};
 
+use crate::cli::{self, flag, given, rest, value};
 use crate::topics::usage::{clap_error_message, render_usage, ArgsExit, OptionHelp};
 
 /// Text shown with the usage table for `--help` and an empty command line.
@@ -104,22 +105,14 @@ const FLAG_OPTIONS: [&str; 10] = [
 ];
 
 fn command() -> Command {
-    let mut cmd = Command::new("kafka-reassign-partitions")
-        .no_binary_name(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .infer_long_args(true);
+    let mut cmd = cli::command("kafka-reassign-partitions");
     for name in VALUE_OPTIONS {
-        cmd = cmd.arg(Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Set));
+        cmd = cmd.arg(value(name));
     }
     for name in FLAG_OPTIONS {
-        cmd = cmd.arg(Arg::new(name).long(name).action(ArgAction::SetTrue));
+        cmd = cmd.arg(flag(name));
     }
-    cmd.arg(Arg::new("rest").num_args(0..).action(ArgAction::Append).hide(true))
-}
-
-fn given(m: &ArgMatches, name: &str) -> bool {
-    m.value_source(name) == Some(clap::parser::ValueSource::CommandLine)
+    cmd.arg(rest())
 }
 
 fn parse_long(m: &ArgMatches, name: &str) -> Result<Option<i64>, ArgsExit> {

@@ -123,10 +123,5 @@ fn run_admin(
 
 /// Entry point of the binary.
 pub fn main_exit_code() -> i32 {
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    run_with(&args, &mut out, &mut err)
+    crate::cli::main_exit_code(run_with)
 }

@@ -1,9 +1,10 @@
 //! `kafka-topics` command line: tokenizing with clap, then the same consistency checks, in the
 //! same order and with the same messages, as Kafka 2.8's `TopicCommand`.
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{ArgMatches, Command};
 
 use super::usage::{clap_error_message, render_usage, ArgsExit, OptionHelp};
+use crate::cli::{self, flag, many, rest, value};
 
 /// The single action a run performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,13 +106,7 @@ const HELP: &[OptionHelp] = &[
 ];
 
 fn command() -> Command {
-    let value = |name: &'static str| Arg::new(name).long(name).num_args(1).allow_hyphen_values(true).action(ArgAction::Set);
-    let flag = |name: &'static str| Arg::new(name).long(name).action(ArgAction::SetTrue);
-    Command::new("kafka-topics")
-        .no_binary_name(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .infer_long_args(true)
+    cli::command("kafka-topics")
         .arg(value("zookeeper"))
         .arg(value("bootstrap-server"))
         .arg(value("command-config"))
@@ -119,15 +114,8 @@ fn command() -> Command {
         .arg(value("partitions"))
         .arg(value("replication-factor"))
         .arg(value("replica-assignment"))
-        .arg(Arg::new("config").long("config").num_args(1).allow_hyphen_values(true).action(ArgAction::Append))
-        .arg(
-            Arg::new("delete-config")
-                .long("delete-config")
-                .alias("deleteConfig")
-                .num_args(1)
-                .allow_hyphen_values(true)
-                .action(ArgAction::Append),
-        )
+        .arg(many("config"))
+        .arg(many("delete-config").alias("deleteConfig"))
         .arg(flag("create"))
         .arg(flag("list"))
         .arg(flag("describe"))
@@ -146,7 +134,7 @@ fn command() -> Command {
         .arg(flag("disable-rack-aware"))
         .arg(flag("force"))
         // joptsimple keeps non-option words aside and TopicCommand ignores them.
-        .arg(Arg::new("rest").num_args(0..).action(ArgAction::Append).hide(true))
+        .arg(rest())
 }
 
 fn parse_int(m: &ArgMatches, name: &str) -> Result<Option<i32>, ArgsExit> {
