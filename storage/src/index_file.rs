@@ -50,8 +50,10 @@ impl IndexFile {
         self.mmap.as_ref().map_or(0, |m| m.len())
     }
 
-    /// Sets the file length (dropping the map first) and remaps.
+    /// Sets the file length to `bytes` rounded down to whole entries (dropping the map
+    /// first) and remaps.
     pub(crate) fn resize(&mut self, bytes: usize) -> io::Result<()> {
+        let bytes = bytes / self.entry_size * self.entry_size;
         if self.capacity_bytes() == bytes && (bytes == 0 || self.mmap.is_some()) {
             return Ok(());
         }
@@ -89,6 +91,25 @@ impl IndexFile {
             Some(m) => &m[i * self.entry_size..(i + 1) * self.entry_size],
             None => &[],
         }
+    }
+
+    /// Binary search over the entries, whose `key(i)` must not decrease with `i`: the last
+    /// entry with `key(i) <= target`, or `None` if there is none (no entries, or the first
+    /// key is already above `target`).
+    pub(crate) fn last_at_most(&self, target: i64, key: impl Fn(usize) -> i64) -> Option<usize> {
+        if self.entries == 0 || key(0) > target {
+            return None;
+        }
+        let (mut lo, mut hi) = (0usize, self.entries - 1);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if key(mid) <= target {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Some(lo)
     }
 
     /// Appends an entry, growing the file by one entry if it is full.

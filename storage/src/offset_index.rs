@@ -69,20 +69,10 @@ impl OffsetIndex {
 
     /// Greatest entry with offset <= `target`, or `(base, 0)` if none (binary search).
     pub fn lookup(&self, target: i64) -> OffsetPosition {
-        let n = self.entries();
-        if n == 0 || self.entry(0).offset > target {
-            return OffsetPosition { offset: self.base_offset, position: 0 };
+        match self.file.last_at_most(target, |i| self.entry(i).offset) {
+            Some(i) => self.entry(i),
+            None => OffsetPosition { offset: self.base_offset, position: 0 },
         }
-        let (mut lo, mut hi) = (0usize, n - 1);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.entry(mid).offset <= target {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        self.entry(lo)
     }
 
     /// Appends `(offset, position)` if `offset` is beyond the last entry.
@@ -130,7 +120,7 @@ impl OffsetIndex {
 
     /// Grows the file to `bytes` (active segment) — keeps entries.
     pub fn resize(&mut self, bytes: usize) -> io::Result<()> {
-        self.file.resize(bytes / OFFSET_INDEX_ENTRY_SIZE * OFFSET_INDEX_ENTRY_SIZE)
+        self.file.resize(bytes)
     }
 
     /// Cuts the file to exactly its entries (on roll and close).

@@ -64,20 +64,10 @@ impl TimeIndex {
 
     /// Greatest entry with timestamp <= `ts`, or `(-1, base)` if none.
     pub fn lookup(&self, ts: i64) -> TimestampOffset {
-        let n = self.entries();
-        if n == 0 || self.entry(0).timestamp > ts {
-            return TimestampOffset { timestamp: -1, offset: self.base_offset };
+        match self.file.last_at_most(ts, |i| self.entry(i).timestamp) {
+            Some(i) => self.entry(i),
+            None => TimestampOffset { timestamp: -1, offset: self.base_offset },
         }
-        let (mut lo, mut hi) = (0usize, n - 1);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.entry(mid).timestamp <= ts {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        self.entry(lo)
     }
 
     /// Appends `(timestamp, offset)` only if `timestamp` is greater than the last entry's
@@ -125,7 +115,7 @@ impl TimeIndex {
 
     /// Grows the file to `bytes` (active segment) — keeps entries.
     pub fn resize(&mut self, bytes: usize) -> io::Result<()> {
-        self.file.resize(bytes / TIME_INDEX_ENTRY_SIZE * TIME_INDEX_ENTRY_SIZE)
+        self.file.resize(bytes)
     }
 
     /// Cuts the file to exactly its entries (on roll and close).
