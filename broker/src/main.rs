@@ -112,6 +112,7 @@ fn main() {
     for key in config.unknown_keys() {
         tracing::warn!("The configuration '{key}' was supplied but isn't a known config.");
     }
+    raise_open_file_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("kafka-broker").build() {
         Ok(r) => r,
         Err(e) => {
@@ -135,4 +136,19 @@ fn main() {
     // Background tasks (ZooKeeper session, log manager threads) must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
+}
+
+/// A broker holds one open file per log segment plus one per connection: raise the soft limit on
+/// open files to the hard limit (what Kafka's service units do with `LimitNOFILE`), so thousands of
+/// partitions don't hit "Too many open files" on a default shell limit.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::info!("raised the open-file limit from {soft} to {hard}"),
+            Err(e) => tracing::warn!("could not raise the open-file limit from {soft}: {e}"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not read the open-file limit: {e}"),
+    }
 }

@@ -17,6 +17,17 @@ use storage::{Log, TopicPartition};
 use tokio::sync::watch;
 use wire::ResponseError;
 
+/// Why a leader append was refused.
+#[derive(Debug)]
+pub enum LeaderAppendError {
+    /// This broker does not lead the partition (any more).
+    NotLeader,
+    /// `acks=all` and the ISR (given) is smaller than `min.insync.replicas`.
+    NotEnoughReplicas(Vec<i32>),
+    /// The log refused the records.
+    Storage(storage::StorageError),
+}
+
 /// Leadership state from the controller (LeaderAndIsr), as this broker last accepted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadershipState {
@@ -286,10 +297,13 @@ impl Partition {
     /// the current LEO, reset follower tracking, drop any pending ISR proposal, and try to advance
     /// the high watermark. A broker that already led keeps its followers' known LEOs.
     pub fn make_leader(&self, new_state: LeadershipState, now_ms: i64) -> Result<(), storage::StorageError> {
-        let leo = self.log.log_end_offset();
-        self.log.leader_epoch_cache().assign(new_state.leader_epoch, leo)?;
         {
+            // Under the write lock: no leader append (which holds the read lock) can land between
+            // reading the LEO and starting the new epoch there, so no batch of the old epoch ever
+            // follows the new epoch's start offset (that would make followers truncate forever).
             let mut st = self.write_state();
+            let leo = self.log.log_end_offset();
+            self.log.leader_epoch_cache().assign(new_state.leader_epoch, leo)?;
             let was_leader = st.leadership.leader == self.broker_id;
             let mut followers = self.lock_followers();
             let old = std::mem::take(&mut *followers);
@@ -314,6 +328,30 @@ impl Partition {
         self.maybe_increment_high_watermark(now_ms);
         self.publish();
         Ok(())
+    }
+
+    /// Append as leader under the leadership read lock (Kafka's `leaderIsrUpdateLock`): the
+    /// leadership and `min.insync.replicas` checks and the write see the same leader epoch, because
+    /// a LeaderAndIsr ([`Partition::make_leader`]/[`Partition::make_follower`]) takes the write lock.
+    pub fn append_records_to_leader(
+        &self,
+        records: &[u8],
+        acks: i16,
+        min_isr: i32,
+        now_ms: i64,
+    ) -> Result<storage::LogAppendInfo, LeaderAppendError> {
+        let info = {
+            let st = self.read_state();
+            if st.leadership.leader != self.broker_id {
+                return Err(LeaderAppendError::NotLeader);
+            }
+            if acks == -1 && (st.leadership.isr.len() as i32) < min_isr {
+                return Err(LeaderAppendError::NotEnoughReplicas(st.leadership.isr.clone()));
+            }
+            self.log.append_as_leader(records, st.leadership.leader_epoch, now_ms).map_err(LeaderAppendError::Storage)?
+        };
+        self.after_leader_append(now_ms);
+        Ok(info)
     }
 
     /// Become follower: record the new leader and epoch, forget leader-only state.

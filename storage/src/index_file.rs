@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use memmap2::MmapMut;
 
 /// A file of `entry_size`-byte entries, mmapped read-write.
+///
+/// No file descriptor is kept: the mapping stays valid after the file is closed, and the file is
+/// re-opened by path only to resize it. With thousands of partitions per broker this keeps the
+/// open-file count at one per segment (its `.log`), as Kafka does.
 pub(crate) struct IndexFile {
     path: PathBuf,
-    file: File,
     mmap: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
@@ -25,22 +28,22 @@ impl IndexFile {
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         let len = file.metadata()?.len() as usize;
         let entries = len / entry_size;
-        let mut idx = IndexFile { path: path.to_path_buf(), file, mmap: None, entry_size, entries };
+        let mut idx = IndexFile { path: path.to_path_buf(), mmap: None, entry_size, entries };
         match preallocate {
-            Some(max) => idx.resize((max / entry_size * entry_size).max(entries * entry_size))?,
-            None => idx.map()?,
+            Some(max) => idx.resize_file(&file, (max / entry_size * entry_size).max(entries * entry_size))?,
+            None => idx.map(&file)?,
         }
         Ok(idx)
     }
 
-    fn map(&mut self) -> io::Result<()> {
-        let len = self.file.metadata()?.len();
+    fn map(&mut self, file: &File) -> io::Result<()> {
+        let len = file.metadata()?.len();
         self.mmap = if len == 0 {
             None
         } else {
             // SAFETY: the file is owned by this process' storage layer; nobody truncates it
             // while mapped (resize() drops the map before set_len()).
-            Some(unsafe { MmapMut::map_mut(&self.file)? })
+            Some(unsafe { MmapMut::map_mut(file)? })
         };
         Ok(())
     }
@@ -57,12 +60,22 @@ impl IndexFile {
         if self.capacity_bytes() == bytes && (bytes == 0 || self.mmap.is_some()) {
             return Ok(());
         }
+        let file = match OpenOptions::new().read(true).write(true).open(&self.path) {
+            Ok(f) => f,
+            // The segment was deleted from disk already: nothing left to resize.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.resize_file(&file, bytes)
+    }
+
+    fn resize_file(&mut self, file: &File, bytes: usize) -> io::Result<()> {
         if let Some(m) = self.mmap.take() {
             m.flush()?;
         }
-        self.file.set_len(bytes as u64)?;
+        file.set_len(bytes as u64)?;
         self.entries = self.entries.min(bytes / self.entry_size);
-        self.map()
+        self.map(file)
     }
 
     /// Cuts the file to exactly the valid entries.

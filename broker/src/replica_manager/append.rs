@@ -8,6 +8,7 @@ use wire::ResponseError;
 
 use super::{now_ms, ReplicaManager};
 use crate::errors::{broker_error, storage_error, BrokerError};
+use crate::partition::LeaderAppendError;
 use crate::purgatory;
 
 /// Outcome of one partition of a produce request.
@@ -65,35 +66,30 @@ impl ReplicaManager {
             let e = BrokerError::UnknownTopicOrPartition(format!("{topic}-{partition}"));
             return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
         };
-        let state = p.leadership();
-        if state.leader != self.broker_id {
-            let e = BrokerError::NotLeaderOrFollower(format!("{topic}-{partition}"));
-            return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
-        }
         let min_isr = self.topic_configs.log_config(topic).min_insync_replicas;
-        if acks == -1 && (state.isr.len() as i32) < min_isr {
-            let e = BrokerError::NotEnoughReplicas(format!(
-                "{topic}-{partition}: ISR {:?} is smaller than min.insync.replicas {min_isr}",
-                state.isr
-            ));
-            return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
-        }
         let now = now_ms();
-        match p.log().append_as_leader(records, state.leader_epoch, now) {
-            Ok(info) => {
-                p.after_leader_append(now);
-                PartitionAppendResult {
-                    topic: topic.to_string(),
-                    partition,
-                    error: None,
-                    error_message: None,
-                    base_offset: info.first_offset,
-                    last_offset: info.last_offset,
-                    log_append_time: info.log_append_time,
-                    log_start_offset: info.log_start_offset,
-                }
+        match p.append_records_to_leader(records, acks, min_isr, now) {
+            Ok(info) => PartitionAppendResult {
+                topic: topic.to_string(),
+                partition,
+                error: None,
+                error_message: None,
+                base_offset: info.first_offset,
+                last_offset: info.last_offset,
+                log_append_time: info.log_append_time,
+                log_start_offset: info.log_start_offset,
+            },
+            Err(LeaderAppendError::NotLeader) => {
+                let e = BrokerError::NotLeaderOrFollower(format!("{topic}-{partition}"));
+                PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string())
             }
-            Err(e) => {
+            Err(LeaderAppendError::NotEnoughReplicas(isr)) => {
+                let e = BrokerError::NotEnoughReplicas(format!(
+                    "{topic}-{partition}: ISR {isr:?} is smaller than min.insync.replicas {min_isr}"
+                ));
+                PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string())
+            }
+            Err(LeaderAppendError::Storage(e)) => {
                 tracing::info!("rejected produce to {topic}-{partition}: {e}");
                 PartitionAppendResult::failed(topic, partition, storage_error(&e), e.to_string())
             }
