@@ -76,9 +76,9 @@ pub fn assign_rack_unaware(
     let n = ids.len();
     let mut out = BTreeMap::new();
     let mut shift = initial_shift;
-    let mut partition = start_partition_id.max(0) as usize;
-    for _ in 0..n_partitions {
-        if partition > 0 && partition % n == 0 {
+    let first_partition = start_partition_id.max(0) as usize;
+    for partition in first_partition..first_partition + n_partitions as usize {
+        if partition > 0 && partition.is_multiple_of(n) {
             shift += 1;
         }
         let first = (partition + start_index) % n;
@@ -87,7 +87,6 @@ pub fn assign_rack_unaware(
             replicas.push(ids[replica_index(first, shift, j, n)]);
         }
         out.insert(partition as i32, replicas);
-        partition += 1;
     }
     out
 }
@@ -135,9 +134,9 @@ fn assign_rack_aware(
     let num_racks = list.iter().filter_map(|b| b.rack.clone()).collect::<BTreeSet<_>>().len();
     let mut out = BTreeMap::new();
     let mut shift = initial_shift;
-    let mut partition = start_partition_id.max(0) as usize;
-    for _ in 0..n_partitions {
-        if partition > 0 && partition % n == 0 {
+    let first_partition = start_partition_id.max(0) as usize;
+    for partition in first_partition..first_partition + n_partitions as usize {
+        if partition > 0 && partition.is_multiple_of(n) {
             shift += 1;
         }
         let first = (partition + start_index) % n;
@@ -162,7 +161,6 @@ fn assign_rack_aware(
             }
         }
         out.insert(partition as i32, replicas);
-        partition += 1;
     }
     out
 }

@@ -130,7 +130,7 @@ mod tests {
             host: "kafka1".into(),
             port: 9092,
         };
-        let reg = BrokerRegistration::new(&[ep.clone()], None, -1, 1623456789012);
+        let reg = BrokerRegistration::new(std::slice::from_ref(&ep), None, -1, 1623456789012);
         assert_eq!(String::from_utf8(reg.encode()).unwrap(), SPEC_EXAMPLE);
         let back = BrokerRegistration::decode("/brokers/ids/1", SPEC_EXAMPLE.as_bytes()).unwrap();
         assert_eq!(back, reg);
