@@ -70,14 +70,7 @@ def _first_batch_codecs(broker, topic, partition):
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
 
-# librdkafka enables LZ4 only when the broker lists FindCoordinator (its proxy for Kafka >= 0.8.2);
-# that API arrives with the group coordinator (issue #4). Strict: this starts failing once it works.
-_LZ4_NEEDS_FIND_COORDINATOR = pytest.mark.xfail(
-    reason="librdkafka gates LZ4 on FindCoordinator, served from issue #4 on", strict=True)
-
-
-@pytest.mark.parametrize("codec", [pytest.param(c, marks=_LZ4_NEEDS_FIND_COORDINATOR) if c == "lz4" else c
-                                   for c in CODECS])
+@pytest.mark.parametrize("codec", list(CODECS))
 def test_kcat_keyed_roundtrip(cluster, codec):
     topic = f"kcat-{codec}"
     cluster.create_topic(topic, partitions=2)

@@ -32,6 +32,7 @@ pub mod delete_topics;
 pub mod describe_configs;
 pub mod elect_leaders;
 pub mod fetch;
+pub mod find_coordinator;
 pub mod leader_and_isr;
 pub mod list_offsets;
 pub mod list_partition_reassignments;
@@ -87,6 +88,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::FindCoordinator, 0, 3),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 7),
     (ApiKey::DeleteTopics, 0, 6),
@@ -176,6 +178,7 @@ impl KafkaApis {
             ApiKey::LeaderAndIsr => respond(ctx, &leader_and_isr::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::StopReplica => respond(ctx, &stop_replica::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::UpdateMetadata => respond(ctx, &update_metadata::handle(self, ctx, decode(ctx, body)?).await),
+            ApiKey::FindCoordinator => respond(ctx, &find_coordinator::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::CreateTopics => respond(ctx, &create_topics::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::DeleteTopics => respond(ctx, &delete_topics::handle(self, ctx, decode(ctx, body)?).await),
             ApiKey::DescribeConfigs => respond(ctx, &describe_configs::handle(self, ctx, decode(ctx, body)?).await),
