@@ -77,7 +77,6 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 }
 
 #[test]
-#[ignore = "needs a kafka-server binary: cargo build --release -p broker"]
 fn reassign_topic_from_1_2_to_2_3_with_data_intact() {
     let server_bin = std::env::var("KAFKA_SERVER_BIN").map(PathBuf::from).unwrap_or_else(|_| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/kafka-server")
