@@ -58,16 +58,10 @@ def _prerequisites():
 def cluster(request):
     name = request.module.__name__.replace("test_", "")
     c = harness.Cluster(name)
-    try:
+    with harness.managed(c):
         c.start_zk()
         c.add_broker(1)
         yield c
-    except BaseException:
-        c.failed = True
-        print(c.dump_logs())
-        raise
-    finally:
-        c.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ group and is killed at teardown, and so is any process whose command line mentio
 private temp dir (which catches -daemon launches).
 """
 
+import contextlib
 import json
 import os
 import re
@@ -503,3 +504,17 @@ def parse_kv_line(line):
         if m:
             out[m.group(1)] = m.group(2)
     return out
+
+
+@contextlib.contextmanager
+def managed(cluster):
+    """Body of a cluster fixture: on any error while starting or serving the cluster, keep and print
+    its logs; always close it."""
+    try:
+        yield cluster
+    except BaseException:
+        cluster.failed = True
+        print(cluster.dump_logs())
+        raise
+    finally:
+        cluster.close()

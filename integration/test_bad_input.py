@@ -25,17 +25,11 @@ UNSUPPORTED_VERSION = 35
 @pytest.fixture(scope="module")
 def bcluster():
     c = harness.Cluster("bad-input")
-    try:
+    with harness.managed(c):
         c.start_zk()
         c.add_broker(1, overrides={"socket.request.max.bytes": str(MAX_REQUEST)})
         c.create_topic(TOPIC, partitions=1)
         yield c
-    except BaseException:
-        c.failed = True
-        print(c.dump_logs())
-        raise
-    finally:
-        c.close()
 
 
 def broker(c):

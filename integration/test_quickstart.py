@@ -17,17 +17,11 @@ TOPIC = "NEWS"
 @pytest.fixture(scope="module")
 def qs():
     c = harness.Cluster("quickstart")
-    try:
+    with harness.managed(c):
         c.zk.start(daemon=True)
         # deleted partition dirs go after log.segment.delete.delay.ms (60 s by default); shorten it
         c.add_broker(1, overrides={"log.segment.delete.delay.ms": "2000"}, start=False).start(daemon=True)
         yield c
-    except BaseException:
-        c.failed = True
-        print(c.dump_logs())
-        raise
-    finally:
-        c.close()
 
 
 def broker(qs):

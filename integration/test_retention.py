@@ -19,16 +19,10 @@ RETENTION_BYTES = 20000
 @pytest.fixture(scope="module")
 def rcluster():
     c = harness.Cluster("retention")
-    try:
+    with harness.managed(c):
         c.start_zk()
         c.add_broker(1, overrides={"log.retention.check.interval.ms": "1000"})
         yield c
-    except BaseException:
-        c.failed = True
-        print(c.dump_logs())
-        raise
-    finally:
-        c.close()
 
 
 def _segment_bases(pdir):

@@ -408,7 +408,7 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
 /// Benchmark (run with `--ignored --nocapture`): 10,000 partitions on 3 brokers against a real
 /// ZooKeeper — creation, then a broker failure — with the time each took.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
+#[ignore = "benchmark, not a check: 10,000 partitions against real ZooKeeper; run with --ignored --nocapture"]
 async fn ten_thousand_partitions_against_real_zookeeper() {
     const N: i32 = 10_000;
     let zookeeper = match start_zookeeper() {
