@@ -14,6 +14,7 @@
 pub mod alter_isr_manager;
 pub mod apis;
 pub mod config;
+pub mod coordinator;
 pub mod dynamic_config;
 pub mod errors;
 pub mod metadata_cache;
