@@ -44,6 +44,7 @@ pub mod log_manager;
 pub mod log_manager_tasks;
 mod log_retention;
 pub mod log_segment;
+pub mod memory_records;
 mod log_validator;
 pub mod offset_index;
 pub mod record_batch;
