@@ -5,7 +5,7 @@
 
 use crate::error::StorageError;
 use crate::record_batch::{
-    parse_header, read_varint, read_varlong, update_crc, write_varint, write_varlong, BatchIter, RecordBatchHeader,
+    read_varint, read_varlong, update_crc, write_varint, write_varlong, BatchIter, RecordBatchHeader,
     HEADER_SIZE, LOG_OVERHEAD,
 };
 
@@ -132,7 +132,7 @@ pub fn decode_all(buf: &[u8]) -> Result<Vec<DecodedRecord>, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record_batch::{crc_is_valid, validate_batch_structure};
+    use crate::record_batch::{crc_is_valid, parse_header, validate_batch_structure};
 
     #[test]
     fn round_trip_keys_values_and_tombstones() {
