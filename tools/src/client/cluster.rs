@@ -86,6 +86,13 @@ impl Cluster {
         &self.client_id
     }
 
+    /// Ids of the brokers in the latest metadata, sorted (group tools ask each of them).
+    pub fn broker_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self.brokers.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Latest metadata for `topic`, if any.
     pub fn topic(&self, topic: &str) -> Option<&TopicInfo> {
         self.topics.get(topic)

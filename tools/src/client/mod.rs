@@ -11,3 +11,6 @@ pub mod props;
 pub mod consumer;
 pub mod formatter;
 pub mod records;
+pub mod group_protocol;
+pub mod group_assignor;
+pub mod group_admin;
