@@ -16,10 +16,12 @@ use zookeeper_client as zk;
 
 use crate::error::{Result, ZkError};
 
+mod consumer_offsets;
 mod controller_ops;
 mod kafka_ops;
 mod watch;
 
+pub use consumer_offsets::{decode_consumer_offset, encode_consumer_offset};
 pub use controller_ops::ZkOp;
 pub use watch::{Watch, WatchEvent};
 
