@@ -50,34 +50,52 @@ def main():
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 
-    consumer.subscribe(
-        [args.topic],
-        on_assign=lambda c, parts: emit("assign", parts=sorted(p.partition for p in parts)),
-        on_revoke=lambda c, parts: emit("revoke", parts=sorted(p.partition for p in parts)),
-        on_lost=lambda c, parts: emit("lost", parts=sorted(p.partition for p in parts)))
+    consumed = [0]
+    pending = {}  # partition -> next offset, consumed but not yet committed
+
+    def commit(parts):
+        """Synchronously commits the pending offsets of `parts` and logs the broker's answer."""
+        todo = {p: pending.pop(p) for p in sorted(parts) if p in pending}
+        if not todo or 0 <= args.commit_limit < consumed[0]:
+            return
+        offsets = [TopicPartition(args.topic, p, o) for p, o in todo.items()]
+        try:
+            result = consumer.commit(offsets=offsets, asynchronous=False)
+            bad = {str(tp.partition): str(tp.error) for tp in result or [] if tp.error is not None}
+            ok = {str(tp.partition): tp.offset for tp in result or [] if tp.error is None}
+            emit("commit", ok=ok, failed=bad)
+        except KafkaException as e:
+            emit("commit", ok={}, failed={str(p): str(e) for p in todo})
+
+    def on_revoke(c, parts):
+        commit([p.partition for p in parts])  # eager protocol: still this generation
+        emit("revoke", parts=sorted(p.partition for p in parts))
+
+    def on_lost(c, parts):
+        for p in parts:
+            pending.pop(p.partition, None)
+        emit("lost", parts=sorted(p.partition for p in parts))
+
+    consumer.subscribe([args.topic], on_revoke=on_revoke, on_lost=on_lost,
+                       on_assign=lambda c, parts: emit("assign", parts=sorted(p.partition for p in parts)))
     emit("start")
-    consumed = 0
+    since_commit = 0
     while not stopping:
-        msgs = consumer.consume(num_messages=args.batch, timeout=0.5)
-        nxt = {}
-        for m in msgs:
+        m = consumer.poll(0.2)
+        if m is not None:
             if m.error() is not None:
                 if m.error().code() != KafkaError._PARTITION_EOF:
                     emit("error", err=str(m.error()))
                 continue
             emit("msg", p=m.partition(), o=m.offset(), v=int(m.value()))
-            nxt[m.partition()] = m.offset() + 1
-            consumed += 1
-        if not nxt or (0 <= args.commit_limit <= consumed - len(msgs)):
-            continue
-        offsets = [TopicPartition(args.topic, p, o) for p, o in sorted(nxt.items())]
-        try:
-            result = consumer.commit(offsets=offsets, asynchronous=False)
-            bad = {tp.partition: str(tp.error) for tp in result or [] if tp.error is not None}
-            ok = {str(tp.partition): tp.offset for tp in result or [] if tp.error is None}
-            emit("commit", ok=ok, failed=bad)
-        except KafkaException as e:
-            emit("commit", ok={}, failed={str(p): str(e) for p in nxt})
+            pending[m.partition()] = m.offset() + 1
+            consumed[0] += 1
+            since_commit += 1
+            if since_commit < args.batch:
+                continue
+        if pending:
+            commit(list(pending))
+        since_commit = 0
     emit("closing")
     consumer.close()
     emit("closed")
