@@ -33,6 +33,7 @@
 pub mod append_info;
 pub mod batch_builder;
 pub mod checkpoint;
+pub mod cleaner;
 pub mod config;
 pub mod error;
 pub mod file_slice;

@@ -60,6 +60,7 @@ impl Log {
 
         // 1. Remove leftovers of deletions, cleaning and checkpoint writes; note swap files.
         let mut log_bases = Vec::new();
+        let mut swapped = Vec::new();
         let mut index_files = Vec::new();
         for entry in std::fs::read_dir(&dir).ctx(|| format!("listing {}", dir.display()))? {
             let entry = entry.ctx(|| format!("listing {}", dir.display()))?;
@@ -80,6 +81,7 @@ impl Log {
                             let _ = std::fs::remove_file(segment_file(&dir, b, s));
                         }
                         log_bases.push(b);
+                        swapped.push(b);
                     }
                 } else {
                     let _ = std::fs::remove_file(&path);
@@ -92,6 +94,7 @@ impl Log {
         }
         log_bases.sort_unstable();
         log_bases.dedup();
+        crate::cleaner::swap::complete_swaps(&dir, &swapped, &mut log_bases)?;
         for (b, path) in index_files {
             if log_bases.binary_search(&b).is_err() {
                 tracing::warn!("deleting orphan index {}", path.display());

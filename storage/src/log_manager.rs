@@ -46,6 +46,7 @@ pub struct LogManager {
     dir_locks: Mutex<Vec<File>>,
     pub(crate) deleter: Arc<DelayedDeleter>,
     pub(crate) tasks: Mutex<Option<BackgroundTasks>>,
+    pub(crate) cleaner: Mutex<Option<Arc<crate::cleaner::LogCleaner>>>,
     shut_down: AtomicBool,
 }
 
@@ -123,6 +124,7 @@ impl LogManager {
             dir_locks: Mutex::new(locks),
             deleter,
             tasks: Mutex::new(None),
+            cleaner: Mutex::new(None),
             shut_down: AtomicBool::new(false),
         })
     }
@@ -244,6 +246,7 @@ impl LogManager {
         std::fs::rename(&dir, &target).ctx(|| format!("renaming {} for deletion", dir.display()))?;
         tracing::info!("log for {tp} renamed to {} and scheduled for deletion", target.display());
         self.deleter.schedule(target, log.config_arc().file_delete_delay_ms);
+        self.cleaner_remove_log(tp, &parent);
         self.checkpoint_dir(&parent, false)?;
         Ok(())
     }
@@ -342,6 +345,7 @@ impl LogManager {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.stop_cleaner();
         self.stop_background_tasks();
         let mut ok = true;
         for log in self.all_logs() {
@@ -370,6 +374,7 @@ impl LogManager {
 
 impl Drop for LogManager {
     fn drop(&mut self) {
+        self.stop_cleaner();
         self.stop_background_tasks();
     }
 }

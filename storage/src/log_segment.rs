@@ -119,7 +119,20 @@ impl LogSegment {
         now_ms: i64,
         jitter_ms: i64,
     ) -> Result<LogSegment, StorageError> {
-        let log_path = segment_file(dir, base_offset, LOG_SUFFIX);
+        Self::open_with_suffix(dir, base_offset, "", preallocate_index, now_ms, jitter_ms)
+    }
+
+    /// Like [`LogSegment::open`] with `file_suffix` after each file's usual suffix (the log
+    /// cleaner writes `00..0.log.cleaned`, `.index.cleaned`, `.timeindex.cleaned`).
+    pub fn open_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        file_suffix: &str,
+        preallocate_index: Option<usize>,
+        now_ms: i64,
+        jitter_ms: i64,
+    ) -> Result<LogSegment, StorageError> {
+        let log_path = segment_file(dir, base_offset, &format!("{LOG_SUFFIX}{file_suffix}"));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -128,9 +141,9 @@ impl LogSegment {
             .open(&log_path)
             .ctx(|| format!("opening {}", log_path.display()))?;
         let size = file.metadata().ctx(|| format!("stat {}", log_path.display()))?.len();
-        let ip = segment_file(dir, base_offset, INDEX_SUFFIX);
+        let ip = segment_file(dir, base_offset, &format!("{INDEX_SUFFIX}{file_suffix}"));
         let offset_index = OffsetIndex::open(&ip, base_offset, preallocate_index).ctx(|| format!("opening {}", ip.display()))?;
-        let tp = segment_file(dir, base_offset, TIME_INDEX_SUFFIX);
+        let tp = segment_file(dir, base_offset, &format!("{TIME_INDEX_SUFFIX}{file_suffix}"));
         let time_index = TimeIndex::open(&tp, base_offset, preallocate_index).ctx(|| format!("opening {}", tp.display()))?;
         Ok(LogSegment {
             base_offset,
@@ -482,6 +495,25 @@ impl LogSegment {
             out.push(tp);
         }
         Ok(out)
+    }
+
+    /// Renames the three files from `<name><old_suffix>` to `<name><new_suffix>` (the cleaner's
+    /// `.cleaned` -> `.swap` -> `` steps); the log file is renamed last so a crash leaves either
+    /// the old or the new state of the log file, never a half-renamed one.
+    pub fn change_file_suffixes(&self, old_suffix: &str, new_suffix: &str) -> Result<(), StorageError> {
+        let mut st = self.write_state();
+        let swap = |p: &Path| -> PathBuf {
+            let s = p.to_string_lossy();
+            PathBuf::from(format!("{}{new_suffix}", s.strip_suffix(old_suffix).unwrap_or(&s)))
+        };
+        let ip = swap(st.offset_index.path());
+        st.offset_index.rename(&ip).ctx(|| format!("renaming to {}", ip.display()))?;
+        let tp = swap(st.time_index.path());
+        st.time_index.rename(&tp).ctx(|| format!("renaming to {}", tp.display()))?;
+        let lp = swap(&st.log_path);
+        std::fs::rename(&st.log_path, &lp).ctx(|| format!("renaming {}", st.log_path.display()))?;
+        st.log_path = lp;
+        Ok(())
     }
 
     /// Deletes the segment's files immediately (used during load for invalid segments).

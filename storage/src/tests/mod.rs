@@ -1,5 +1,6 @@
 //! Integration-style tests of [`crate::Log`] and [`crate::LogManager`] on temp dirs.
 
+mod cleaner_tests;
 mod log_tests;
 mod manager_tests;
 mod recovery_tests;
