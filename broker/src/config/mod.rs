@@ -81,6 +81,8 @@ pub struct KafkaConfig {
     pub log_cleaner_delete_retention_ms: i64,
     pub log_cleaner_min_compaction_lag_ms: i64,
     pub log_cleaner_max_compaction_lag_ms: i64,
+    pub log_cleaner_io_buffer_size: i32,
+    pub log_cleaner_io_buffer_load_factor: f64,
     pub log_index_size_max_bytes: i32,
     pub log_index_interval_bytes: i32,
     pub log_flush_interval_messages: i64,
@@ -381,6 +383,8 @@ impl KafkaConfig {
             log_cleaner_delete_retention_ms: v.long("log.cleaner.delete.retention.ms"),
             log_cleaner_min_compaction_lag_ms: v.long("log.cleaner.min.compaction.lag.ms"),
             log_cleaner_max_compaction_lag_ms: v.long("log.cleaner.max.compaction.lag.ms"),
+            log_cleaner_io_buffer_size: v.int("log.cleaner.io.buffer.size"),
+            log_cleaner_io_buffer_load_factor: v.double("log.cleaner.io.buffer.load.factor"),
             log_index_size_max_bytes: v.int("log.index.size.max.bytes"),
             log_index_interval_bytes: v.int("log.index.interval.bytes"),
             log_flush_interval_messages: v.long("log.flush.interval.messages"),
@@ -566,6 +570,17 @@ impl KafkaConfig {
     pub fn log_config(&self) -> storage::LogConfig {
         // Validated in `from_props`, so this cannot fail; fall back to Kafka's defaults regardless.
         storage::LogConfig::default().with_overrides(&self.topic_default_overrides()).unwrap_or_default()
+    }
+
+    /// The `log.cleaner.*` settings of the compaction threads (started only with `log.cleaner.enable`).
+    pub fn cleaner_config(&self) -> storage::cleaner::CleanerConfig {
+        storage::cleaner::CleanerConfig {
+            num_threads: self.log_cleaner_threads.max(0) as usize,
+            dedupe_buffer_size: self.log_cleaner_dedupe_buffer_size,
+            dedupe_buffer_load_factor: self.log_cleaner_io_buffer_load_factor.clamp(0.01, 1.0),
+            io_buffer_size: self.log_cleaner_io_buffer_size.max(0) as usize,
+            backoff_ms: self.log_cleaner_backoff_ms.max(0) as u64,
+        }
     }
 
     /// Every known broker key with its effective value as text (`None` = null), whether it was

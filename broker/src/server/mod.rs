@@ -172,6 +172,9 @@ impl KafkaServer {
             config.log_retention_check_interval_ms.max(1) as u64,
             config.log_flush_scheduler_interval_ms.max(1) as u64,
         );
+        if config.log_cleaner_enable {
+            log_manager.start_cleaner(config.cleaner_config()).map_err(|e| StartupError(format!("Failed to start the log cleaner: {e}")))?;
+        }
 
         let broker_epoch = Arc::new(AtomicI64::new(-1));
         let metadata_cache = Arc::new(MetadataCache::new());
