@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use wire::kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse};
+use wire::ResponseError;
 
 use super::{KafkaApis, RequestContext};
 
@@ -11,6 +12,7 @@ use super::{KafkaApis, RequestContext};
 /// Before creating logs for topics this broker does not host yet, their overrides are read from
 /// `/config/topics/<T>` (as Kafka does when it creates a log): a topic created with `--config` on
 /// another broker sends no change notification, so the local `TopicConfigs` may not know it yet.
+/// The request itself is applied on a blocking thread.
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse {
     let version = ctx.header.api_version;
     let mut new_topics: BTreeSet<String> = BTreeSet::new();
@@ -29,5 +31,16 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: LeaderAndIsrReq
     if !new_topics.is_empty() {
         apis.topic_configs.refresh_from_zk(&apis.zk, new_topics.iter().map(String::as_str)).await;
     }
-    apis.replica_manager.become_leader_or_follower(&req, version)
+    // Applying a batch creates logs and fsyncs files (seconds for 10,000 partitions): off the async
+    // workers, so Metadata, Produce and Fetch keep being served meanwhile.
+    let rm = apis.replica_manager.clone();
+    let response = match tokio::task::spawn_blocking(move || rm.become_leader_or_follower(&req, version)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!("LeaderAndIsr handling failed: {e}");
+            LeaderAndIsrResponse::default().with_error_code(ResponseError::KafkaStorageError.code())
+        }
+    };
+    apis.group_coordinator.on_leadership_change(&apis.replica_manager);
+    response
 }

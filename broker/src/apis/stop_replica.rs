@@ -6,5 +6,7 @@ use super::{KafkaApis, RequestContext};
 
 /// Handle a StopReplica request from the controller.
 pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: StopReplicaRequest) -> StopReplicaResponse {
-    apis.replica_manager.stop_replicas(&req, ctx.header.api_version)
+    let response = apis.replica_manager.stop_replicas(&req, ctx.header.api_version);
+    apis.group_coordinator.on_leadership_change(&apis.replica_manager);
+    response
 }

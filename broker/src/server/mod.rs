@@ -20,6 +20,9 @@ use zk_schema::{paths, KafkaZkClient, ZkError};
 
 use crate::apis::KafkaApis;
 use crate::config::{EndPoint, KafkaConfig};
+use crate::coordinator::group::manager::ManagerConfig;
+use crate::coordinator::group::membership::GroupConfig;
+use crate::coordinator::group::{GroupCoordinator, GroupMetadataManager};
 use crate::dynamic_config::{DynamicConfigManager, TopicConfigListener};
 use crate::metadata_cache::MetadataCache;
 use crate::network::SocketServer;
@@ -241,6 +244,7 @@ impl KafkaServer {
             broker_epoch.clone(),
         );
 
+        let group_coordinator = start_group_coordinator(&config, &replica_manager);
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             zk: zk.clone(),
@@ -250,6 +254,7 @@ impl KafkaServer {
             controller,
             topic_configs: topic_configs.clone(),
             cluster_id: cluster_id.clone(),
+            group_coordinator,
         });
         let listener: Arc<dyn TopicConfigListener> = log_manager.clone();
         let dynamic_config = DynamicConfigManager::start(zk.clone(), topic_configs, listener);
@@ -317,6 +322,7 @@ impl KafkaServer {
         // Leaders move off while clients can still reach us (spec §2.13).
         controlled_shutdown::run(&self.config, &self.zk, &self.apis.metadata_cache, self.broker_epoch()).await;
         self.socket_server.shutdown(SHUTDOWN_DRAIN_TIMEOUT).await;
+        self.apis.group_coordinator.shutdown();
         self.dynamic_config.shutdown();
         self.apis.controller.shutdown().await;
         self.replica_manager.shutdown();
@@ -344,6 +350,43 @@ impl KafkaServer {
             }
         }
     }
+}
+
+/// The group coordinator with its timers and the periodic offset expiry
+/// (`offsets.retention.check.interval.ms`).
+fn start_group_coordinator(config: &Arc<KafkaConfig>, replica_manager: &Arc<ReplicaManager>) -> Arc<GroupCoordinator> {
+    let manager = Arc::new(GroupMetadataManager::new(
+        ManagerConfig {
+            num_partitions: config.offsets_topic_num_partitions,
+            commit_timeout_ms: config.offsets_commit_timeout_ms,
+            required_acks: config.offsets_commit_required_acks,
+            load_buffer_size: config.offsets_load_buffer_size,
+        },
+        replica_manager.clone(),
+    ));
+    let coordinator = GroupCoordinator::new(
+        GroupConfig {
+            min_session_timeout_ms: config.group_min_session_timeout_ms,
+            max_session_timeout_ms: config.group_max_session_timeout_ms,
+            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            max_size: config.group_max_size,
+        },
+        manager,
+    );
+    coordinator.startup();
+    let weak = Arc::downgrade(&coordinator);
+    let interval = Duration::from_millis(config.offsets_retention_check_interval_ms.max(1) as u64);
+    let retention_ms = config.offsets_retention_minutes as i64 * 60_000;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(c) = weak.upgrade() else { return };
+            c.expire_offsets(retention_ms).await;
+        }
+    });
+    coordinator
 }
 
 /// Refuse to register endpoints another live broker already advertises (Kafka checks this too).
