@@ -8,3 +8,4 @@ pub mod configs;
 pub mod topics;
 pub mod reassign;
 pub mod election;
+pub mod consumer_groups;
