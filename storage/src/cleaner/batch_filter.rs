@@ -101,6 +101,22 @@ pub fn rebuild_batch(original: &[u8], h: &RecordBatchHeader, kept: &[RecordView<
     out
 }
 
+/// The header-only batch that stands for a batch whose records were all removed when it is
+/// the last batch of its producer (Kafka's `writeEmptyHeader`): same baseOffset, lastOffsetDelta,
+/// epoch, producer fields and flags, no records, no compression, both timestamps = the original
+/// maxTimestamp. It keeps the producer's last sequence in the log.
+pub fn empty_batch(original: &[u8], h: &RecordBatchHeader) -> Vec<u8> {
+    let mut out = original[..HEADER_SIZE].to_vec();
+    let len = (HEADER_SIZE - LOG_OVERHEAD) as i32;
+    out[record_batch::LENGTH_OFFSET..record_batch::LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
+    let attrs = h.attributes & !record_batch::COMPRESSION_CODEC_MASK;
+    out[record_batch::ATTRIBUTES_OFFSET..record_batch::ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
+    out[record_batch::BASE_TIMESTAMP_OFFSET..record_batch::BASE_TIMESTAMP_OFFSET + 8].copy_from_slice(&h.max_timestamp.to_be_bytes());
+    out[record_batch::RECORDS_COUNT_OFFSET..record_batch::RECORDS_COUNT_OFFSET + 4].copy_from_slice(&0i32.to_be_bytes());
+    update_crc(&mut out);
+    out
+}
+
 /// What the cleaner does with one batch.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FilteredBatch {
@@ -150,6 +166,18 @@ mod tests {
             (41, 1001, Some(&b"key-1"[..])),
             (43, 1003, Some(&b"key-3"[..]))
         ]);
+    }
+
+    #[test]
+    fn empty_batch_keeps_producer_state_fields() {
+        let b = BatchBuilder::new(500).records(4).base_offset(8).leader_epoch(2).producer(9, 1, 30).build();
+        let h = parse_header(&b).unwrap();
+        let e = empty_batch(&b, &h);
+        let (eh, size) = validate_batch_structure(&e).unwrap();
+        assert_eq!(size, HEADER_SIZE);
+        assert_eq!((eh.base_offset, eh.last_offset(), eh.records_count), (8, 11, 0));
+        assert_eq!((eh.producer_id, eh.producer_epoch, eh.base_sequence, eh.partition_leader_epoch), (9, 1, 30, 2));
+        assert_eq!((eh.base_timestamp, eh.max_timestamp), (503, 503));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! 1. Scan the dirty section into the [`OffsetMap`] (key -> last offset) until it is full.
 //! 2. Recopy every segment below the mapped end, in groups that fit in one segment, keeping a
-//!    record iff it has a key, its offset is the latest for the key (or the key is not in the
-//!    map) and it is not a tombstone past the delete horizon.
+//!    record iff its offset is past the map's range, or it has a key, its offset is the latest
+//!    for the key (or the key is not in the map) and it is not a tombstone past the delete
+//!    horizon. A batch left without records is dropped unless it is the last batch of its
+//!    producer, which stays as an empty batch (producer sequence state).
 //! 3. Each group is written to `<base>.log.cleaned` (+ indexes), renamed `.swap`, swapped into
 //!    the log in place of the group and renamed to its final name ([`Log::replace_segments`]).
 //!
@@ -11,6 +13,7 @@
 //! storage crate has no codecs), control batches and transactional batches (there is no
 //! aborted-transaction index). Keeping more than needed never loses the latest value of a key.
 
+use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -100,6 +103,33 @@ fn complete_batch(buf: &[u8]) -> Option<(RecordBatchHeader, usize)> {
         return None;
     }
     record_batch::parse_header(buf).ok().map(|h| (h, n))
+}
+
+/// Producer id -> last offset of its last batch in the log, read (batch headers only) the first
+/// time a producer's batch would be dropped. Stands in for the producer state Kafka consults so
+/// that the last batch of every producer survives cleaning, possibly empty.
+struct LastBatchOfProducer<'a> {
+    segs: &'a [Arc<LogSegment>],
+    map: Option<HashMap<i64, i64>>,
+}
+
+impl LastBatchOfProducer<'_> {
+    fn is_last(&mut self, h: &RecordBatchHeader) -> Result<bool, StorageError> {
+        if self.map.is_none() {
+            let mut m = HashMap::new();
+            for seg in self.segs {
+                let (size, mut pos) = (seg.size(), 0u64);
+                while let Some(b) = seg.read_header_at(pos, size).ctx(|| format!("reading {}", seg.log_path().display()))? {
+                    if b.producer_id >= 0 {
+                        m.insert(b.producer_id, b.last_offset());
+                    }
+                    pos += b.size_in_bytes() as u64;
+                }
+            }
+            self.map = Some(m);
+        }
+        Ok(self.map.as_ref().and_then(|m| m.get(&h.producer_id)) == Some(&h.last_offset()))
+    }
 }
 
 /// True for batches the cleaner keeps whole and does not map (see the module doc).
@@ -236,18 +266,26 @@ impl Cleaner {
             .iter()
             .find(|s| to_recopy.last().is_some_and(|l| s.base_offset() > l.base_offset()))
             .map_or(leo, |s| s.base_offset());
+        let mut last_batch_of_producer = LastBatchOfProducer { segs: &segs, map: None };
         for group in group_segments_by_size(&to_recopy, config.segment_bytes.max(0) as u64, config.segment_index_bytes.max(0) as u64, next_after) {
             if aborted() {
                 return Err(CleanerError::Aborted);
             }
-            self.clean_segments(log, &group, delete_horizon_ms, &mut stats)?;
+            self.clean_segments(log, &group, &mut last_batch_of_producer, delete_horizon_ms, &mut stats)?;
         }
         stats.elapsed_secs = start.elapsed().as_secs_f64();
         Ok((end_offset, stats))
     }
 
     /// Recopies one group into a `.cleaned` segment and swaps it in (Kafka's `cleanSegments`).
-    fn clean_segments(&mut self, log: &Log, group: &[Arc<LogSegment>], delete_horizon_ms: i64, stats: &mut CleanerStats) -> Result<(), CleanerError> {
+    fn clean_segments(
+        &mut self,
+        log: &Log,
+        group: &[Arc<LogSegment>],
+        last_batch_of_producer: &mut LastBatchOfProducer<'_>,
+        delete_horizon_ms: i64,
+        stats: &mut CleanerStats,
+    ) -> Result<(), CleanerError> {
         let Some(first) = group.first() else { return Ok(()) };
         let config = log.config_arc();
         let dir = log.dir();
@@ -261,7 +299,7 @@ impl Cleaner {
             wall_clock_ms(),
             0,
         )?);
-        let result = self.recopy_group(group, &cleaned, delete_horizon_ms, config.index_interval_bytes, stats);
+        let result = self.recopy_group(group, &cleaned, last_batch_of_producer, delete_horizon_ms, config.index_interval_bytes, stats);
         let swapped = result.and_then(|_| {
             cleaned.on_become_inactive()?;
             cleaned.flush()?;
@@ -282,10 +320,12 @@ impl Cleaner {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn recopy_group(
         &mut self,
         group: &[Arc<LogSegment>],
         dest: &LogSegment,
+        last_batch_of_producer: &mut LastBatchOfProducer<'_>,
         delete_horizon_ms: i64,
         index_interval_bytes: i32,
         stats: &mut CleanerStats,
@@ -294,6 +334,7 @@ impl Cleaner {
         let mut out: Vec<u8> = Vec::with_capacity(flush_at * 2);
         // (largest offset, max timestamp, offset of max timestamp) of `out`.
         let mut meta = (-1i64, -1i64, -1i64);
+        let latest_mapped = self.map.latest_offset();
         let map = &mut self.map;
         for seg in group {
             let retain_deletes = last_modified_ms(seg) > delete_horizon_ms;
@@ -304,15 +345,24 @@ impl Cleaner {
                     FilteredBatch::KeepWhole
                 } else {
                     batch_filter::filter_batch(bytes, h, |r| {
+                        // Beyond the mapped range nothing is known yet: keep (Kafka's pastLatestOffset).
+                        if r.offset > latest_mapped {
+                            return true;
+                        }
                         let Some(k) = r.key else { return false };
                         let latest = map.get(k).is_none_or(|o| r.offset >= o);
                         latest && (r.has_value || retain_deletes)
                     })?
                     .0
                 };
+                let empty;
                 let written: &[u8] = match &filtered {
                     FilteredBatch::KeepWhole => bytes,
                     FilteredBatch::Rebuilt(b) => b,
+                    FilteredBatch::Drop if h.producer_id >= 0 && last_batch_of_producer.is_last(h)? => {
+                        empty = batch_filter::empty_batch(bytes, h);
+                        &empty
+                    }
                     FilteredBatch::Drop => return Ok(true),
                 };
                 let nh = record_batch::parse_header(written)?;

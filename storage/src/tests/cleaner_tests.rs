@@ -391,3 +391,61 @@ fn log_manager_runs_the_cleaner_threads() {
     mgr.shutdown();
     assert!(mgr.cleaner().is_none());
 }
+
+#[test]
+fn small_offset_map_cleans_in_several_passes_keeping_unmapped_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_arc(dir.path(), "foo", compact_config());
+    let mut last = BTreeMap::new();
+    for i in 0..400 {
+        let k = format!("k{}", i % 40);
+        let v = (i % 7 != 3).then(|| format!("v{i}"));
+        put(&log, &k, v.as_deref());
+        last.insert(k, (i, v));
+    }
+    put(&log, "final", Some("x"));
+    log.update_high_watermark(log.log_end_offset());
+    let active = *log.segment_base_offsets().last().unwrap();
+    let logs = vec![log.clone()];
+    let mgr = LogCleanerManager::new();
+    // Room for 10 keys: every pass maps part of the dirty section; nothing past it is dropped.
+    let mut cleaner = Cleaner::new(24 * 12, 0.9, 4096);
+    let mut ends = Vec::new();
+    while let Some(c) = mgr.grab_filthiest_compacted_log(&logs, wall_clock_ms()) {
+        let (end, _) = cleaner.clean(&c, &|| false).unwrap();
+        mgr.done_cleaning(&log, Some(end), &logs).unwrap();
+        ends.push(end);
+        let recs = records(&log);
+        for (k, (o, v)) in &last {
+            let found = recs.iter().find(|r| r.1.as_deref() == Some(k.as_str()) && r.0 == *o);
+            assert_eq!(found.map(|r| r.2.clone()), Some(v.clone()), "{k} after cleaning to {end}");
+        }
+        assert!(recs.iter().filter(|r| r.0 >= end).count() >= (active - end) as usize / 2, "records past the map kept");
+        if end >= active {
+            break;
+        }
+    }
+    assert!(ends.len() > 2 && ends.windows(2).all(|w| w[0] < w[1]), "{ends:?}");
+    assert_eq!(*ends.last().unwrap(), active);
+    let recs = records(&log);
+    assert_eq!(recs.iter().filter(|r| r.0 < active).count(), 40);
+}
+
+#[test]
+fn last_batch_of_a_producer_survives_as_an_empty_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_arc(dir.path(), "foo", compact_config());
+    let pb = |pid: i64, seq: i32| crate::batch_builder::BatchBuilder::new(NOW).records(3).producer(pid, 0, seq).build();
+    log.append_as_leader(&pb(5, 0), 0, NOW).unwrap(); // 0..2, superseded by 3..5
+    log.append_as_leader(&pb(5, 3), 0, NOW).unwrap(); // 3..5, superseded by 6..8 but pid 5's last
+    log.append_as_leader(&pb(7, 0), 0, NOW).unwrap(); // 6..8, the live values
+    for i in 0..40 {
+        put(&log, &format!("other{i}"), Some("value"));
+    }
+    log.update_high_watermark(log.log_end_offset());
+    clean_once(&log);
+    let bytes = read_everything(&log);
+    let batches: Vec<_> = BatchIter::new(&bytes).filter(|(_, h)| h.producer_id >= 0).map(|(_, h)| (h.producer_id, h.base_offset, h.last_offset(), h.records_count)).collect();
+    assert_eq!(batches, vec![(5, 3, 5, 0), (7, 6, 8, 3)]);
+    assert!(records(&log).iter().filter(|r| r.1.as_deref().is_some_and(|k| k.starts_with("key-"))).all(|r| r.0 >= 6));
+}
