@@ -1,7 +1,7 @@
 //! A direct-assignment consumer: finds the partitions of the subscribed topic(s), positions
 //! each with ListOffsets (earliest/latest) or an explicit offset, and fetches from the
-//! leaders in parallel. Group membership is not implemented yet, so every matching
-//! partition is consumed by this one process.
+//! leaders in parallel. Group membership lives in [`super::group_consumer`], which hands
+//! this consumer the partitions the group assigned ([`Consumer::assign`]).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -52,6 +52,8 @@ pub enum Subscription {
         /// Start position.
         start: OffsetSpec,
     },
+    /// Exactly these partitions, set by [`Consumer::assign`] (a group's assignment).
+    Assigned(Vec<(String, i32)>),
 }
 
 /// Consumer settings (subset of Kafka's consumer configs).
@@ -132,6 +134,34 @@ impl Consumer {
         }
     }
 
+    /// Replace the consumed partitions with `starts` (each with its start position); records
+    /// already buffered for partitions no longer assigned are dropped, and a partition that
+    /// stays assigned keeps its position only if no start is given for it.
+    pub fn assign(&mut self, starts: Vec<((String, i32), OffsetSpec)>) {
+        let tps: Vec<Tp> = starts.iter().map(|(tp, _)| tp.clone()).collect();
+        self.sub = Subscription::Assigned(tps.clone());
+        self.assigned = tps.iter().cloned().collect();
+        self.positions.retain(|tp, _| tps.contains(tp));
+        self.needs_reset.clear();
+        for (tp, spec) in starts {
+            self.positions.remove(&tp);
+            self.needs_reset.insert(tp, spec);
+        }
+        let assigned = &self.assigned;
+        self.buffered.retain(|(t, r)| assigned.contains(&(t.clone(), r.partition)));
+        self.last_refresh = None;
+    }
+
+    /// The cluster view, for the group member's coordinator and metadata lookups.
+    pub fn cluster_mut(&mut self) -> &mut Cluster {
+        &mut self.cluster
+    }
+
+    /// Partitions currently consumed.
+    pub fn assignment(&self) -> Vec<(String, i32)> {
+        self.assigned.iter().cloned().collect()
+    }
+
     /// Wait up to `timeout` for records; returns as soon as some are available, or an
     /// empty list when the time is up.
     pub async fn poll(
@@ -178,6 +208,12 @@ impl Consumer {
         }
         let result = match &self.sub {
             Subscription::Pattern(_) => self.cluster.refresh(None, false).await,
+            Subscription::Assigned(tps) => {
+                let mut topics: Vec<String> = tps.iter().map(|(t, _)| t.clone()).collect();
+                topics.sort();
+                topics.dedup();
+                self.cluster.refresh(Some(&topics), false).await
+            }
             Subscription::Topic(t) | Subscription::Partition { topic: t, .. } => {
                 let topics = [t.clone()];
                 self.cluster.refresh(Some(&topics), self.cfg.allow_auto_create).await
@@ -221,6 +257,8 @@ impl Consumer {
                     wanted.push(((topic.clone(), *partition), *start));
                 }
             }
+            // The group decided; positions were set by `assign`.
+            Subscription::Assigned(_) => {}
         }
         for (tp, spec) in wanted {
             if self.assigned.insert(tp.clone()) {

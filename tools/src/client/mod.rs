@@ -14,3 +14,6 @@ pub mod records;
 pub mod group_protocol;
 pub mod group_assignor;
 pub mod group_admin;
+pub mod group;
+pub mod group_legacy;
+pub mod group_consumer;

@@ -8,6 +8,7 @@ use clap::Parser;
 
 use super::usage::{missing_required, parse_args, usage_error, UsageExit, KAFKA_VERSION};
 use crate::client::consumer::{ConsumerConfig, OffsetSpec, Subscription};
+use crate::client::group_assignor::Assignor;
 use crate::client::formatter::MessageFormatter;
 use crate::client::props::{load_props_file, parse_key_value_args, Props};
 
@@ -22,9 +23,13 @@ use crate::client::props::{load_props_file, parse_key_value_args, Props};
     allow_negative_numbers = true
 )]
 pub struct ConsumerArgs {
-    /// Broker(s) to bootstrap from, as HOST1:PORT1,HOST2:PORT2 (required).
+    /// Broker(s) to bootstrap from, as HOST1:PORT1,HOST2:PORT2 (required unless --zookeeper).
     #[arg(long, value_name = "server to connect to")]
     pub bootstrap_server: Option<String>,
+    /// Legacy (pre-2.0) ZooKeeper connect string: brokers are found under /brokers/ids and
+    /// --group offsets are kept in ZooKeeper (OffsetCommit/OffsetFetch v0).
+    #[arg(long, value_name = "urls")]
+    pub zookeeper: Option<String>,
     /// Topic to read from.
     #[arg(long, value_name = "topic")]
     pub topic: Option<String>,
@@ -102,12 +107,33 @@ pub struct ConsoleConsumerSettings {
     pub group_id: String,
     /// Whether the group id was given by the user.
     pub group_given: bool,
+    /// Group membership settings (used when the group id was given).
+    pub group: GroupSettings,
+    /// `--zookeeper`: the legacy path (brokers from ZooKeeper, v0 offsets).
+    pub zookeeper: Option<String>,
     /// `client.id`.
     pub client_id: String,
     /// `--skip-message-on-error`.
     pub skip_message_on_error: bool,
     /// `--enable-systest-events`.
     pub systest_events: bool,
+}
+
+/// Consumer-group settings of the console consumer (Kafka consumer configs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
+    /// `max.poll.interval.ms`.
+    pub max_poll_interval: Duration,
+    /// `partition.assignment.strategy` protocol names, in preference order.
+    pub assignors: Vec<Assignor>,
+    /// `enable.auto.commit`.
+    pub auto_commit: bool,
+    /// `auto.commit.interval.ms`.
+    pub auto_commit_interval: Duration,
 }
 
 const INTRO: &str =
@@ -161,10 +187,13 @@ pub fn parse_consumer_args(args: &[String]) -> Result<ConsoleConsumerSettings, U
         None if a.from_beginning => OffsetSpec::Earliest,
         None => OffsetSpec::Latest,
     };
-    let bootstrap = a
-        .bootstrap_server
-        .clone()
-        .ok_or_else(|| die(&missing_required("bootstrap-server")))?;
+    // Kafka 2.8 only takes --bootstrap-server; --zookeeper maps to the legacy path, whose
+    // brokers are looked up in ZooKeeper when running.
+    let bootstrap = match (&a.bootstrap_server, &a.zookeeper) {
+        (Some(b), _) => b.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => return Err(die(&missing_required("bootstrap-server"))),
+    };
 
     let mut ids: Vec<String> = Vec::new();
     for id in [a.group.clone(), file_props.get("group.id").cloned(), extra.get("group.id").cloned()]
@@ -185,6 +214,9 @@ pub fn parse_consumer_args(args: &[String]) -> Result<ConsoleConsumerSettings, U
     let group_id = ids
         .pop()
         .unwrap_or_else(|| format!("console-consumer-{}", rand::random::<u32>() % 100_000));
+    if group_given && a.partition.is_some() {
+        return Err(die("Options group and partition cannot be specified together."));
+    }
     file_props.extend(extra);
     let props = file_props;
 
@@ -242,6 +274,30 @@ pub fn parse_consumer_args(args: &[String]) -> Result<ConsoleConsumerSettings, U
         retry_backoff: ms(num("retry.backoff.ms", 100)?),
         metadata_max_age: ms(num("metadata.max.age.ms", 300_000)?),
     };
+    let assignors = match props.get("partition.assignment.strategy") {
+        None => vec![Assignor::Range],
+        Some(list) => {
+            let mut out = Vec::new();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match Assignor::from_name(name) {
+                    Some(a) => out.push(a),
+                    None => return Err(UsageExit::Error(format!("org.apache.kafka.common.KafkaException: java.lang.ClassNotFoundException: {name} (only range and roundrobin are supported)"))),
+                }
+            }
+            out
+        }
+    };
+    let group = GroupSettings {
+        session_timeout: ms(num("session.timeout.ms", 10_000)?),
+        heartbeat_interval: ms(num("heartbeat.interval.ms", 3_000)?),
+        max_poll_interval: ms(num("max.poll.interval.ms", 300_000)?),
+        assignors,
+        auto_commit: props
+            .get("enable.auto.commit")
+            .map(|v| v.trim().eq_ignore_ascii_case("true"))
+            .unwrap_or(true),
+        auto_commit_interval: ms(num("auto.commit.interval.ms", 5_000)?),
+    };
     let subscription = match (&a.topic, a.partition, &a.whitelist) {
         (Some(t), Some(p), _) => Subscription::Partition {
             topic: t.clone(),
@@ -272,6 +328,8 @@ pub fn parse_consumer_args(args: &[String]) -> Result<ConsoleConsumerSettings, U
             .map(|t| Duration::from_millis(t as u64)),
         group_id,
         group_given,
+        group,
+        zookeeper: a.zookeeper.clone(),
         client_id,
         skip_message_on_error: a.skip_message_on_error,
         systest_events: a.enable_systest_events,

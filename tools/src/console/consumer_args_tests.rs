@@ -86,3 +86,27 @@ fn usage_errors() {
     assert!(error_text(parse(&["--topic", "t"])).starts_with("Missing required argument \"[bootstrap-server]\""));
     assert!(error_text(parse(&["--bootstrap-server", "b:1", "--topic", "t", "--isolation-level", "x"])).contains("isolation.level"));
 }
+
+#[test]
+fn group_mode_settings() {
+    let s = parse(&["--bootstrap-server", "b:1", "--topic", "t", "--group", "g"]).unwrap();
+    assert!(s.group_given);
+    assert_eq!(s.group.session_timeout, Duration::from_secs(10));
+    assert_eq!(s.group.auto_commit_interval, Duration::from_secs(5));
+    assert!(s.group.auto_commit);
+    assert_eq!(s.group.assignors, vec![Assignor::Range]);
+    let s = parse(&[
+        "--bootstrap-server", "b:1", "--topic", "t", "--group", "g",
+        "--consumer-property", "partition.assignment.strategy=org.apache.kafka.clients.consumer.RoundRobinAssignor,range",
+        "--consumer-property", "enable.auto.commit=false",
+    ])
+    .unwrap();
+    assert_eq!(s.group.assignors, vec![Assignor::RoundRobin, Assignor::Range]);
+    assert!(!s.group.auto_commit);
+    assert!(error_text(parse(&["--bootstrap-server", "b:1", "--topic", "t", "--group", "g", "--partition", "0"]))
+        .starts_with("Options group and partition cannot be specified together."));
+    let s = parse(&["--zookeeper", "localhost:2181", "--topic", "t", "--group", "g"]).unwrap();
+    assert_eq!(s.zookeeper.as_deref(), Some("localhost:2181"));
+    assert!(s.bootstrap.is_empty());
+    assert!(error_text(parse(&["--topic", "t"])).starts_with("Missing required argument \"[bootstrap-server]\""));
+}
