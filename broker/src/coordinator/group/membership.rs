@@ -309,7 +309,7 @@ pub fn maybe_prepare_rebalance(g: &mut GroupMetadata, cfg: &GroupConfig, now: i6
 /// Enter PreparingRebalance with the right join timer (spec §2.4 prepareRebalance).
 pub fn prepare_rebalance(g: &mut GroupMetadata, cfg: &GroupConfig, now: i64) {
     if g.is(GroupState::CompletingRebalance) {
-        reset_and_propagate_assignment_error(g, ResponseError::RebalanceInProgress);
+        reset_and_propagate_assignment_error(g, ResponseError::RebalanceInProgress, now);
     }
     g.sync_deadline = None;
     let rebalance_timeout = g.rebalance_timeout_ms() as i64;
@@ -323,11 +323,16 @@ pub fn prepare_rebalance(g: &mut GroupMetadata, cfg: &GroupConfig, now: i64) {
     tracing::info!("Preparing to rebalance group {} in state PreparingRebalance with old generation {}", g.group_id, g.generation_id);
 }
 
-/// Answer every parked SyncGroup with `error` and forget the assignments.
-pub fn reset_and_propagate_assignment_error(g: &mut GroupMetadata, error: ResponseError) {
+/// Answer every parked SyncGroup with `error` and forget the assignments. A member that was
+/// answered gets a fresh session timer (Kafka's propagateAssignment): while parked it counted as
+/// alive, so its old deadline may already have passed.
+pub fn reset_and_propagate_assignment_error(g: &mut GroupMetadata, error: ResponseError, now: i64) {
     for m in g.members.values_mut() {
         m.assignment = Bytes::new();
-        reply_sync(m, SyncGroupResult::error(error));
+        if m.awaiting_sync.is_some() {
+            reply_sync(m, SyncGroupResult::error(error));
+            m.heartbeat_deadline = now + m.session_timeout_ms as i64;
+        }
     }
 }
 
@@ -418,7 +423,9 @@ pub fn remove_member_and_update_group(g: &mut GroupMetadata, cfg: &GroupConfig, 
     match g.state {
         GroupState::Stable | GroupState::CompletingRebalance => {
             maybe_prepare_rebalance(g, cfg, now);
-            None
+            // Kafka watches the new DelayedJoin with tryCompleteElseWatch: if nobody is left to
+            // wait for (the last member left), the join completes at once and the group is Empty.
+            try_complete_join(g, now)
         }
         GroupState::PreparingRebalance => try_complete_join(g, now),
         _ => None,

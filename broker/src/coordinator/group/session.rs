@@ -148,7 +148,7 @@ pub fn complete_sync(
             g.transition_to(GroupState::Stable, now);
         }
         Err(e) => {
-            reset_and_propagate_assignment_error(g, e);
+            reset_and_propagate_assignment_error(g, e, now);
             maybe_prepare_rebalance(g, cfg, now);
         }
     }
@@ -282,6 +282,10 @@ pub fn expire(g: &mut GroupMetadata, cfg: &GroupConfig, now: i64) -> Option<Stor
                     g.remove(id);
                 }
                 prepare_rebalance(g, cfg, now);
+                // As in Kafka's tryCompleteElseWatch: with nobody left the group empties at once.
+                if let Some(s) = try_complete_join(g, now) {
+                    store = Some(s);
+                }
             }
         }
     }
