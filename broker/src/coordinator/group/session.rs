@@ -291,3 +291,7 @@ pub fn expire(g: &mut GroupMetadata, cfg: &GroupConfig, now: i64) -> Option<Stor
     }
     store
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
