@@ -47,31 +47,44 @@ pub struct OffsetConfig {
     pub retention_ms: i64,
 }
 
-/// Offsets whose retention ran out (spec §7.1): for an Empty group, measured from when it became
-/// Empty (or from the commit if unknown); for a Stable consumer group, only topics it no longer
-/// subscribes to, measured from the commit. An explicit expire timestamp wins. Offsets with a
-/// commit in flight are kept.
+/// Offsets whose retention ran out (Kafka 2.8's `removeExpiredOffsets`, classic-architecture
+/// §7.1). Which offsets are candidates depends on the group:
+/// * Empty with a protocol type: all, measured from when it became Empty (or from the commit if
+///   that time is unknown);
+/// * Stable `consumer` group with known subscriptions: topics it no longer subscribes to,
+///   measured from the commit;
+/// * no protocol type (a standalone consumer that only stores offsets): all, from the commit;
+/// * otherwise (rebalancing, other protocols): none.
+///
+/// A candidate with an explicit expire timestamp (OffsetCommit v1-v4 retention) expires at that
+/// time instead. Offsets with a commit in flight are kept.
 pub fn expired_offsets(g: &GroupMetadata, retention_ms: i64, now: i64) -> Vec<(String, i32)> {
-    let subscribed = match g.state {
-        GroupState::Stable if g.protocol_type.as_deref() == Some("consumer") => g.subscribed_topics(),
-        _ => None,
-    };
-    let base_of = |topic: &str, c: &CommittedOffset| -> Option<i64> {
-        match g.state {
-            GroupState::Empty => Some(g.current_state_timestamp.unwrap_or(c.value.commit_timestamp)),
-            GroupState::Stable => match &subscribed {
-                Some(topics) if !topics.contains(topic) => Some(c.value.commit_timestamp),
-                _ => None,
-            },
-            _ => None,
-        }
+    enum Base {
+        StateChange(Option<i64>),
+        Commit,
+    }
+    let (base, subscribed) = match g.protocol_type.as_deref() {
+        Some(_) if g.is(GroupState::Empty) => (Base::StateChange(g.current_state_timestamp), None),
+        Some("consumer") if g.is(GroupState::Stable) => match g.subscribed_topics() {
+            Some(topics) => (Base::Commit, Some(topics)),
+            None => return Vec::new(),
+        },
+        None => (Base::Commit, None),
+        Some(_) => return Vec::new(),
     };
     g.offsets
         .iter()
+        .filter(|((topic, _), _)| !subscribed.as_ref().is_some_and(|s| s.contains(topic)))
         .filter(|(tp, _)| !g.pending_offset_commits.contains_key(*tp))
-        .filter(|((topic, _), c)| match c.value.expire_timestamp {
+        .filter(|(_, c)| match c.value.expire_timestamp {
             Some(expire) => now >= expire,
-            None => base_of(topic, c).is_some_and(|b| now >= b.saturating_add(retention_ms)),
+            None => {
+                let b = match base {
+                    Base::StateChange(t) => t.unwrap_or(c.value.commit_timestamp),
+                    Base::Commit => c.value.commit_timestamp,
+                };
+                now.saturating_sub(b) >= retention_ms
+            }
         })
         .map(|(tp, _)| tp.clone())
         .collect()
