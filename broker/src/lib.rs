@@ -17,6 +17,7 @@ pub mod config;
 pub mod coordinator;
 pub mod dynamic_config;
 pub mod errors;
+pub mod log_codec;
 pub mod metadata_cache;
 pub mod network;
 pub mod partition;

@@ -176,7 +176,8 @@ impl KafkaServer {
             config.log_flush_scheduler_interval_ms.max(1) as u64,
         );
         if config.log_cleaner_enable {
-            log_manager.start_cleaner(config.cleaner_config()).map_err(|e| StartupError(format!("Failed to start the log cleaner: {e}")))?;
+            let codec: Arc<dyn storage::cleaner::RecordsCodec> = Arc::new(crate::log_codec::WireCodec);
+            log_manager.start_cleaner(config.cleaner_config(), Some(codec)).map_err(|e| StartupError(format!("Failed to start the log cleaner: {e}")))?;
         }
 
         let broker_epoch = Arc::new(AtomicI64::new(-1));

@@ -117,6 +117,43 @@ pub fn empty_batch(original: &[u8], h: &RecordBatchHeader) -> Vec<u8> {
     out
 }
 
+/// Compression codecs for the cleaner. The storage crate has none of its own; the broker passes
+/// one so compressed batches can be filtered instead of kept whole.
+pub trait RecordsCodec: Send + Sync {
+    /// Decompresses the records section of a batch whose codec id is `codec` (1 gzip, 2 snappy,
+    /// 3 lz4, 4 zstd).
+    fn decompress(&self, codec: i16, data: &[u8]) -> Result<Vec<u8>, String>;
+    /// Compresses encoded records with codec `codec`, in the framing Kafka's Java client uses.
+    fn compress(&self, codec: i16, raw: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// The batch with its records section decompressed (header unchanged, so the length and CRC
+/// fields are stale): what [`read_records`] and [`rebuild_batch`] work on.
+pub fn decompress_batch(batch: &[u8], h: &RecordBatchHeader, codec: &dyn RecordsCodec) -> Result<Vec<u8>, StorageError> {
+    let raw = codec
+        .decompress(h.compression_codec(), &batch[HEADER_SIZE..])
+        .map_err(|e| corrupt(h.base_offset, &format!("cannot decompress codec {}: {e}", h.compression_codec())))?;
+    let mut out = Vec::with_capacity(HEADER_SIZE + raw.len());
+    out.extend_from_slice(&batch[..HEADER_SIZE]);
+    out.extend_from_slice(&raw);
+    Ok(out)
+}
+
+/// Compresses the records section of a rebuilt (still uncompressed) batch with the codec of its
+/// attributes and fixes the length and CRC.
+pub fn recompress_batch(plain: &[u8], h: &RecordBatchHeader, codec: &dyn RecordsCodec) -> Result<Vec<u8>, StorageError> {
+    let body = codec
+        .compress(h.compression_codec(), &plain[HEADER_SIZE..])
+        .map_err(|e| corrupt(h.base_offset, &format!("cannot compress codec {}: {e}", h.compression_codec())))?;
+    let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
+    out.extend_from_slice(&plain[..HEADER_SIZE]);
+    out.extend_from_slice(&body);
+    let len = (out.len() - LOG_OVERHEAD) as i32;
+    out[record_batch::LENGTH_OFFSET..record_batch::LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
+    update_crc(&mut out);
+    Ok(out)
+}
+
 /// What the cleaner does with one batch.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FilteredBatch {
@@ -178,6 +215,39 @@ mod tests {
         assert_eq!((eh.base_offset, eh.last_offset(), eh.records_count), (8, 11, 0));
         assert_eq!((eh.producer_id, eh.producer_epoch, eh.base_sequence, eh.partition_leader_epoch), (9, 1, 30, 2));
         assert_eq!((eh.base_timestamp, eh.max_timestamp), (503, 503));
+    }
+
+    /// A reversible toy codec (bytes reversed) standing in for the broker's real ones.
+    struct Reverse;
+    impl RecordsCodec for Reverse {
+        fn decompress(&self, _codec: i16, data: &[u8]) -> Result<Vec<u8>, String> {
+            Ok(data.iter().rev().copied().collect())
+        }
+        fn compress(&self, _codec: i16, raw: &[u8]) -> Result<Vec<u8>, String> {
+            Ok(raw.iter().rev().copied().collect())
+        }
+    }
+
+    #[test]
+    fn compressed_batch_round_trip() {
+        let plain = BatchBuilder::new(100).records(4).base_offset(20).build();
+        let h = parse_header(&plain).unwrap();
+        // "Compress" it: codec bits 4 and reversed records.
+        let mut attrs = plain.clone();
+        attrs[record_batch::ATTRIBUTES_OFFSET + 1] |= 4;
+        let hc = parse_header(&attrs).unwrap();
+        let packed = recompress_batch(&attrs, &hc, &Reverse).unwrap();
+        assert!(validate_batch_structure(&packed).is_ok());
+        let unpacked = decompress_batch(&packed, &hc, &Reverse).unwrap();
+        assert_eq!(&unpacked[HEADER_SIZE..], &plain[HEADER_SIZE..]);
+        let (out, n) = filter_batch(&unpacked, &hc, |r| r.offset != 21).unwrap();
+        let FilteredBatch::Rebuilt(nb) = out else { panic!("expected a rebuilt batch") };
+        let repacked = recompress_batch(&nb, &hc, &Reverse).unwrap();
+        let (rh, _) = validate_batch_structure(&repacked).unwrap();
+        assert_eq!((n, rh.compression_codec(), rh.records_count, rh.base_offset), (3, 4, 3, 20));
+        let keys: Vec<_> = read_records(&decompress_batch(&repacked, &rh, &Reverse).unwrap(), &rh).unwrap().iter().map(|r| r.offset).collect();
+        assert_eq!(keys, vec![20, 22, 23]);
+        assert_eq!(h.records_count, 4);
     }
 
     #[test]

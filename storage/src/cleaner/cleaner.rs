@@ -9,16 +9,18 @@
 //! 3. Each group is written to `<base>.log.cleaned` (+ indexes), renamed `.swap`, swapped into
 //!    the log in place of the group and renamed to its final name ([`Log::replace_segments`]).
 //!
-//! Batches that cannot be looked into are kept whole and not mapped: compressed batches (the
-//! storage crate has no codecs), control batches and transactional batches (there is no
-//! aborted-transaction index). Keeping more than needed never loses the latest value of a key.
+//! Compressed batches are decompressed, filtered and recompressed with the same codec when the
+//! broker supplied a [`RecordsCodec`] (the storage crate has no codecs of its own); without one
+//! they are kept whole and not mapped. Control and transactional batches are always kept whole
+//! and not mapped (there is no aborted-transaction index). Keeping more than needed never loses
+//! the latest value of a key.
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::cleaner::batch_filter::{self, FilteredBatch};
+use crate::cleaner::batch_filter::{self, FilteredBatch, RecordsCodec};
 use crate::cleaner::manager::{segments_overlapping, LogToClean};
 use crate::cleaner::offset_map::OffsetMap;
 use crate::cleaner::CleanerError;
@@ -71,7 +73,7 @@ where
 {
     let size = seg.size();
     let mut pos = 0u64;
-    let mut buf = vec![0u8; chunk.max(HEADER_SIZE)];
+    let mut buf = vec![0u8; (chunk as u64).min(size).max(HEADER_SIZE as u64) as usize];
     while pos < size {
         let want = (buf.len() as u64).min(size - pos) as usize;
         seg.file().read_exact_at(&mut buf[..want], pos).ctx(|| format!("reading {}", seg.log_path().display()))?;
@@ -133,8 +135,19 @@ impl LastBatchOfProducer<'_> {
 }
 
 /// True for batches the cleaner keeps whole and does not map (see the module doc).
-fn opaque(h: &RecordBatchHeader) -> bool {
-    h.compression_codec() != 0 || h.is_control() || h.is_transactional()
+fn opaque(h: &RecordBatchHeader, codec: Option<&dyn RecordsCodec>) -> bool {
+    (h.compression_codec() != 0 && codec.is_none()) || h.is_control() || h.is_transactional()
+}
+
+/// The batch with its records readable: itself, or decompressed into `scratch`.
+fn plain<'b>(bytes: &'b [u8], h: &RecordBatchHeader, codec: Option<&dyn RecordsCodec>, scratch: &'b mut Vec<u8>) -> Result<&'b [u8], StorageError> {
+    match codec {
+        Some(c) if h.compression_codec() != 0 => {
+            *scratch = batch_filter::decompress_batch(bytes, h, c)?;
+            Ok(scratch)
+        }
+        _ => Ok(bytes),
+    }
 }
 
 /// The file's last-modified time in ms (Kafka's `segment.lastModified`).
@@ -188,12 +201,14 @@ pub struct Cleaner {
     pub load_factor: f64,
     /// Read chunk size (`log.cleaner.io.buffer.size`).
     pub io_buffer_size: usize,
+    /// Codecs for compressed batches; without one they are kept whole and not mapped.
+    pub codec: Option<Arc<dyn RecordsCodec>>,
 }
 
 impl Cleaner {
     /// A cleaner with a map of `map_memory` bytes.
     pub fn new(map_memory: usize, load_factor: f64, io_buffer_size: usize) -> Cleaner {
-        Cleaner { map: OffsetMap::new(map_memory), load_factor, io_buffer_size: io_buffer_size.max(4096) }
+        Cleaner { map: OffsetMap::new(map_memory), load_factor, io_buffer_size: io_buffer_size.max(4096), codec: None }
     }
 
     /// Cleans `to_clean`; returns the offset up to which the log is now clean (the next
@@ -216,11 +231,14 @@ impl Cleaner {
             }
             stats.map_bytes_read += seg.size();
             let map = &mut self.map;
+            let codec = self.codec.as_deref();
+            let mut scratch = Vec::new();
             for_each_batch(&seg, self.io_buffer_size, |h, bytes| {
                 if h.base_offset >= upper {
                     return Ok(false);
                 }
-                if !opaque(h) {
+                if !opaque(h, codec) {
+                    let bytes = plain(bytes, h, codec, &mut scratch)?;
                     let recs = batch_filter::read_records(bytes, h)?;
                     if map.size() + recs.len() > max_entries && map.size() > 0 {
                         full = true;
@@ -336,15 +354,17 @@ impl Cleaner {
         let mut meta = (-1i64, -1i64, -1i64);
         let latest_mapped = self.map.latest_offset();
         let map = &mut self.map;
+        let codec = self.codec.as_deref();
+        let mut scratch = Vec::new();
         for seg in group {
             let retain_deletes = last_modified_ms(seg) > delete_horizon_ms;
             stats.bytes_read += seg.size();
             for_each_batch(seg, self.io_buffer_size, |h, bytes| {
                 stats.messages_read += h.records_count.max(0) as u64;
-                let filtered = if opaque(h) {
+                let filtered = if opaque(h, codec) {
                     FilteredBatch::KeepWhole
                 } else {
-                    batch_filter::filter_batch(bytes, h, |r| {
+                    batch_filter::filter_batch(plain(bytes, h, codec, &mut scratch)?, h, |r| {
                         // Beyond the mapped range nothing is known yet: keep (Kafka's pastLatestOffset).
                         if r.offset > latest_mapped {
                             return true;
@@ -354,6 +374,10 @@ impl Cleaner {
                         latest && (r.has_value || retain_deletes)
                     })?
                     .0
+                };
+                let filtered = match (filtered, codec) {
+                    (FilteredBatch::Rebuilt(b), Some(c)) if h.compression_codec() != 0 => FilteredBatch::Rebuilt(batch_filter::recompress_batch(&b, h, c)?),
+                    (f, _) => f,
                 };
                 let empty;
                 let written: &[u8] = match &filtered {

@@ -26,6 +26,7 @@ use crate::log::wall_clock_ms;
 use crate::log_manager::LogManager;
 use crate::TopicPartition;
 
+pub use batch_filter::RecordsCodec;
 pub use cleaner::{Cleaner, CleanerStats};
 pub use manager::{LogCleanerManager, LogToClean, CLEANER_OFFSET_CHECKPOINT};
 pub use offset_map::OffsetMap;
@@ -144,7 +145,8 @@ fn log_stats(tp: &TopicPartition, c: &LogToClean, end: i64, s: &CleanerStats) {
 impl LogManager {
     /// Starts `log.cleaner.threads` cleaner threads (no-op if already started). Each sleeps
     /// `log.cleaner.backoff.ms` whenever no log needs cleaning. Stopped by [`LogManager::shutdown`].
-    pub fn start_cleaner(self: &Arc<Self>, config: CleanerConfig) -> Result<(), StorageError> {
+    /// `codec` lets the cleaner filter compressed batches (otherwise they are kept whole).
+    pub fn start_cleaner(self: &Arc<Self>, config: CleanerConfig, codec: Option<Arc<dyn RecordsCodec>>) -> Result<(), StorageError> {
         let mut slot = self.cleaner.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_some() {
             return Ok(());
@@ -157,11 +159,12 @@ impl LogManager {
         let mut threads = Vec::new();
         for i in 0..n {
             let (weak, stop, manager, last_stats): (Weak<LogManager>, _, _, _) = (Arc::downgrade(self), stop.clone(), manager.clone(), last_stats.clone());
-            let config = config.clone();
+            let (config, codec) = (config.clone(), codec.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("kafka-log-cleaner-thread-{i}"))
                 .spawn(move || {
                     let mut cleaner = Cleaner::new(memory, config.dedupe_buffer_load_factor, config.io_buffer_size);
+                    cleaner.codec = codec;
                     loop {
                         let cleaned = {
                             let Some(mgr) = weak.upgrade() else { return };

@@ -364,7 +364,7 @@ fn log_manager_runs_the_cleaner_threads() {
     let dir = tempfile::tempdir().unwrap();
     let config = compact_config();
     let mgr = Arc::new(LogManager::startup(vec![dir.path().to_path_buf()], Arc::new(move |_: &str| config.clone())).unwrap());
-    mgr.start_cleaner(CleanerConfig { backoff_ms: 20, dedupe_buffer_size: 1 << 20, ..CleanerConfig::default() }).unwrap();
+    mgr.start_cleaner(CleanerConfig { backoff_ms: 20, dedupe_buffer_size: 1 << 20, ..CleanerConfig::default() }, None).unwrap();
     let tp = TopicPartition::new("foo", 0);
     let log = mgr.get_or_create_log(&tp, None).unwrap();
     for i in 0..200 {
@@ -448,4 +448,46 @@ fn last_batch_of_a_producer_survives_as_an_empty_batch() {
     let batches: Vec<_> = BatchIter::new(&bytes).filter(|(_, h)| h.producer_id >= 0).map(|(_, h)| (h.producer_id, h.base_offset, h.last_offset(), h.records_count)).collect();
     assert_eq!(batches, vec![(5, 3, 5, 0), (7, 6, 8, 3)]);
     assert!(records(&log).iter().filter(|r| r.1.as_deref().is_some_and(|k| k.starts_with("key-"))).all(|r| r.0 >= 6));
+}
+
+/// Cleaner throughput on a log shaped like the integration test's (100,000 updates of 1,000
+/// keys, 100-record batches, 200-byte records, 1 MiB segments), with Kafka's default 128 MiB
+/// offset map. Ignored by default because its figure only means something in a release build:
+/// `cargo test --release -p storage cleaner_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: run in release mode with --ignored --nocapture"]
+fn cleaner_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_arc(dir.path(), "bench", LogConfig { segment_bytes: 1 << 20, segment_index_bytes: 10 << 20, ..compact_config() });
+    let pad = "x".repeat(180);
+    let mut state = 42u64;
+    for b in 0..1000 {
+        let recs: Vec<(String, String)> = (0..100)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (format!("key-{:04}", (state >> 33) % 1000), format!("v{}-{pad}", b * 100 + i))
+            })
+            .collect();
+        let refs: Vec<(Option<&str>, Option<&str>)> = recs.iter().map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))).collect();
+        log.append_as_leader(&kv_batch(NOW, &refs), 0, NOW).unwrap();
+    }
+    log.update_high_watermark(log.log_end_offset());
+    let logs = vec![log.clone()];
+    let c = LogCleanerManager::new().grab_filthiest_compacted_log(&logs, wall_clock_ms()).unwrap();
+    let mut cleaner = Cleaner::new(128 << 20, 0.9, 512 << 10);
+    let (end, s) = cleaner.clean(&c, &|| false).unwrap();
+    let mb = (s.bytes_read + s.map_bytes_read) as f64 / 1_048_576.0;
+    println!(
+        "cleaned {:.1} MB (map {:.1} MB + recopy {:.1} MB) in {:.3} s: {:.1} MB/s; {} -> {} records, {} -> {} bytes",
+        mb,
+        s.map_bytes_read as f64 / 1_048_576.0,
+        s.bytes_read as f64 / 1_048_576.0,
+        s.elapsed_secs,
+        mb / s.elapsed_secs,
+        s.messages_read,
+        s.messages_written,
+        s.bytes_read,
+        s.bytes_written
+    );
+    assert!(records(&log).iter().filter(|r| r.0 < end).count() <= 1000);
 }
