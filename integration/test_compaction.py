@@ -8,13 +8,14 @@ compacted topic, and the cleaner-offset-checkpoint file has Kafka's format."""
 import os
 import random
 import re
+import struct
 import time
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 import harness
-from clients import assign_consumer, producer, watermarks
+from clients import assign_consumer, consume_partitions, producer, watermarks
 from harness import wait_until
 
 TOPIC = "compacted"
@@ -205,3 +206,66 @@ def test_compaction_keeps_last_value_per_key(ccluster):
           f"{len(stats)} cleanings processed {total_mb:.1f} MB in {total_secs:.2f} s "
           f"({total_mb / max(total_secs, 1e-9):.1f} MB/s); checkpoint reached {clean_wait:.1f} s after the "
           f"roll; {cleaned_bytes} bytes of log left; tombstones gone after {round_no - 1} filler rounds")
+
+
+CODECS = ["gzip", "snappy", "lz4", "zstd"]
+
+
+def test_compaction_of_compressed_batches(ccluster):
+    """Each partition written by a producer with another codec: the cleaner decompresses,
+    filters and recompresses, so duplicates go and kept offsets stay."""
+    c = ccluster
+    topic = "compacted-compressed"
+    c.create_topic(topic, partitions=len(CODECS), configs={
+        "cleanup.policy": "compact", "segment.bytes": SEGMENT_BYTES, "segment.ms": SEGMENT_MS,
+        "min.cleanable.dirty.ratio": "0.01", "file.delete.delay.ms": 1000})
+    b = c.brokers[1]
+    rnd = random.Random(7)
+    last = {}
+    for part, codec in enumerate(CODECS):
+        p = producer(b.bootstrap, **{"linger.ms": 5, "batch.size": 16384, "compression.type": codec})
+        delivered = []
+        for i in range(20_000):
+            k = f"key-{rnd.randrange(200):03d}".encode()
+            v = f"{codec}-{i}-".encode() + VALUE_PAD
+            p.produce(topic, key=k, value=v, partition=part,
+                      on_delivery=lambda e, m, k=k, v=v: delivered.append((e, m.offset(), k, v)))
+            p.poll(0)
+        assert p.flush(120) == 0
+        assert all(e is None for e, *_ in delivered)
+        for _, o, k, v in sorted(delivered, key=lambda d: d[1]):
+            last[(part, k)] = (o, v)
+    time.sleep(SEGMENT_MS / 1000 + 0.2)
+    for part, codec in enumerate(CODECS):  # roll every active segment
+        p = producer(b.bootstrap, **{"compression.type": codec})
+        p.produce(topic, key=b"roll", value=b"r", partition=part)
+        assert p.flush(30) == 0
+
+    def cleaned():
+        try:
+            entries = _checkpoint(b)[1]
+        except FileNotFoundError:
+            return False
+        return all(entries.get((topic, part), -1) >= 20_000 for part in range(len(CODECS)))
+    wait_until(cleaned, 120, "every partition cleaned past its updates", interval=0.5)
+
+    out = consume_partitions(b.bootstrap, topic, list(range(len(CODECS))), len(last) + len(CODECS))
+    for part in range(len(CODECS)):
+        got = {k: (o, v) for o, k, v in out[part] if k != b"roll"}
+        assert len(got) == len([x for x in out[part] if x[1] != b"roll"]), f"duplicate keys in partition {part}"
+        want = {k: ov for (p_, k), ov in last.items() if p_ == part}
+        assert got == want, f"partition {part} ({CODECS[part]})"
+    # The kept (rebuilt) batches are still compressed with the producer's codec.
+    for part in range(len(CODECS)):
+        pdir = b.partition_dir(topic, part)
+        codecs = set()
+        for name in sorted(n for n in os.listdir(pdir) if n.endswith(".log")):
+            with open(os.path.join(pdir, name), "rb") as f:
+                data = f.read()
+            pos = 0
+            while pos + 61 <= len(data):
+                _, length = struct.unpack_from(">qi", data, pos)
+                (attributes,) = struct.unpack_from(">h", data, pos + 21)
+                codecs.add(attributes & 7)
+                pos += 12 + length
+        assert codecs == {part + 1}, f"partition {part}: codecs {codecs}"

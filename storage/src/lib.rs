@@ -4,7 +4,8 @@
 //! own `kafka-dump-log.sh` reads these files.
 //!
 //! Entry points: [`LogManager`] (all logs of the broker's log dirs) and [`Log`] (one partition).
-//! Only RecordBatch v2 (magic 2) is accepted; compressed batches are never decompressed.
+//! Only RecordBatch v2 (magic 2) is accepted; compressed batches are never decompressed, except
+//! by the log cleaner through a codec the broker supplies ([`cleaner::RecordsCodec`]).
 //!
 //! # API notes
 //! * `LeaderEpochFileCache::assign`, `truncate_from_end`, `truncate_from_start` and `clear` return
@@ -25,6 +26,8 @@
 //!   the broker must stop using that `Log` (reads of already obtained slices keep working).
 //! * Uncompressed batches are validated record by record; compressed batches only at header
 //!   level (length, magic, CRC, count vs lastOffsetDelta, header timestamps).
+//! * Compaction ([`cleaner`]): `LogManager::start_cleaner` runs `log.cleaner.threads` std threads
+//!   ("kafka-log-cleaner-thread-N"); `Log::replace_segments` swaps cleaned segments in.
 //! * Retention, flushing and checkpoints run on one std thread ("log-manager-scheduler");
 //!   delayed file deletion on another ("storage-deleter"). No tokio dependency.
 
