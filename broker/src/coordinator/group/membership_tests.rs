@@ -55,7 +55,13 @@ fn static_req(member_id: &str, instance: &str) -> JoinRequest {
 type JoinOutcome = (Outcome<JoinGroupResult>, Option<StoreGroup>);
 
 /// JoinGroup whose generated member id (if any) is `new_id`.
-fn join_as(g: &mut GroupMetadata, c: &GroupConfig, r: JoinRequest, now: i64, new_id: &str) -> JoinOutcome {
+fn join_as(
+    g: &mut GroupMetadata,
+    c: &GroupConfig,
+    r: JoinRequest,
+    now: i64,
+    new_id: &str,
+) -> JoinOutcome {
     join(g, c, r, now, |_| new_id.to_string())
 }
 
@@ -81,17 +87,27 @@ fn answered<T>(rx: &mut oneshot::Receiver<T>) -> T {
 }
 
 fn still_parked<T: std::fmt::Debug>(rx: &mut oneshot::Receiver<T>) {
-    assert_eq!(rx.try_recv().err(), Some(TryRecvError::Empty), "request should still be parked");
+    assert_eq!(
+        rx.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "request should still be parked"
+    );
 }
 
 fn sync_req(g: &GroupMetadata, member_id: &str, assignments: &[(&str, &str)]) -> SyncRequest {
     SyncRequest {
         generation_id: g.generation_id,
         member_id: member_id.to_string(),
-        group_instance_id: g.members.get(member_id).and_then(|m| m.group_instance_id.clone()),
+        group_instance_id: g
+            .members
+            .get(member_id)
+            .and_then(|m| m.group_instance_id.clone()),
         protocol_type: None,
         protocol_name: None,
-        assignments: assignments.iter().map(|(m, a)| (m.to_string(), Bytes::from(a.to_string()))).collect(),
+        assignments: assignments
+            .iter()
+            .map(|(m, a)| (m.to_string(), Bytes::from(a.to_string())))
+            .collect(),
     }
 }
 
@@ -100,7 +116,9 @@ fn sync_req(g: &GroupMetadata, member_id: &str, assignments: &[(&str, &str)]) ->
 fn settle(g: &mut GroupMetadata, c: &GroupConfig) -> i64 {
     loop {
         let deadline = match g.join_timer {
-            Some(JoinTimer::Initial { deadline, .. }) | Some(JoinTimer::Delayed { deadline }) => deadline,
+            Some(JoinTimer::Initial { deadline, .. }) | Some(JoinTimer::Delayed { deadline }) => {
+                deadline
+            }
             None => panic!("no join phase running"),
         };
         expire(g, c, deadline);
@@ -166,11 +184,28 @@ fn v4_dynamic_member_must_learn_its_id_first() {
     let res = reply(o);
     assert!(store.is_none());
     assert_eq!(res.error, Some(ResponseError::MemberIdRequired));
-    assert_eq!(res.member_id, "client-uuid", "the reply carries the generated id");
-    assert_eq!(prefix.into_inner(), "client", "dynamic ids are prefixed with the client id");
-    assert_eq!((res.generation_id, res.leader_id.as_str(), res.members.len()), (-1, "", 0));
-    assert!(g.is(GroupState::Empty) && g.members.is_empty(), "no member yet");
-    assert_eq!(g.pending_members.get("client-uuid"), Some(&(1_000 + SESSION as i64)), "pending expiry = session timeout");
+    assert_eq!(
+        res.member_id, "client-uuid",
+        "the reply carries the generated id"
+    );
+    assert_eq!(
+        prefix.into_inner(),
+        "client",
+        "dynamic ids are prefixed with the client id"
+    );
+    assert_eq!(
+        (res.generation_id, res.leader_id.as_str(), res.members.len()),
+        (-1, "", 0)
+    );
+    assert!(
+        g.is(GroupState::Empty) && g.members.is_empty(),
+        "no member yet"
+    );
+    assert_eq!(
+        g.pending_members.get("client-uuid"),
+        Some(&(1_000 + SESSION as i64)),
+        "pending expiry = session timeout"
+    );
 
     // The client comes back with its id and is added.
     let mut r = req("client-uuid");
@@ -182,7 +217,11 @@ fn v4_dynamic_member_must_learn_its_id_first() {
     assert!(g.is(GroupState::PreparingRebalance));
     let m = &g.members["client-uuid"];
     assert!(m.is_new);
-    assert_eq!(m.heartbeat_deadline, 2_000 + NEW_MEMBER_JOIN_TIMEOUT_MS, "new members get the 5 minute join timeout");
+    assert_eq!(
+        m.heartbeat_deadline,
+        2_000 + NEW_MEMBER_JOIN_TIMEOUT_MS,
+        "new members get the 5 minute join timeout"
+    );
     assert_eq!(NEW_MEMBER_JOIN_TIMEOUT_MS, 300_000);
 }
 
@@ -202,7 +241,10 @@ fn pre_v4_and_static_new_members_are_added_directly() {
     });
     let _rx2 = parked(o);
     assert_eq!(prefix.into_inner(), "inst");
-    assert_eq!(g.static_member_id(Some("inst")).map(String::as_str), Some("inst-uuid"));
+    assert_eq!(
+        g.static_member_id(Some("inst")).map(String::as_str),
+        Some("inst-uuid")
+    );
     assert!(g.pending_members.is_empty());
 }
 
@@ -215,9 +257,16 @@ fn first_join_starts_the_initial_delayed_join() {
     assert_eq!(g.current_state_timestamp, Some(500));
     assert_eq!(
         g.join_timer,
-        Some(JoinTimer::Initial { deadline: 500 + DELAY, delay: DELAY, remaining: REBALANCE as i64 - DELAY })
+        Some(JoinTimer::Initial {
+            deadline: 500 + DELAY,
+            delay: DELAY,
+            remaining: REBALANCE as i64 - DELAY
+        })
     );
-    assert!(!g.new_member_added, "the member that starts the rebalance is not a 'new member added'");
+    assert!(
+        !g.new_member_added,
+        "the member that starts the rebalance is not a 'new member added'"
+    );
     assert!(g.is_leader("a"));
     assert_eq!(g.protocol_type.as_deref(), Some("consumer"));
     // Every member has joined, but the initial delay never completes early.
@@ -236,16 +285,23 @@ fn initial_delay_extends_while_members_trickle_in_up_to_the_rebalance_timeout() 
     // A new member arrives before every firing; the phase still ends at the rebalance timeout.
     let mut now = 0;
     let mut n = 1;
-    loop {
-        let Some(JoinTimer::Initial { deadline, .. }) = g.join_timer else { break };
-        rxs.push(parked(join_as(&mut g, &c, req(""), deadline - 1, &format!("m{n}")).0));
+    while let Some(JoinTimer::Initial { deadline, .. }) = g.join_timer {
+        rxs.push(parked(
+            join_as(&mut g, &c, req(""), deadline - 1, &format!("m{n}")).0,
+        ));
         n += 1;
         assert!(expire(&mut g, &c, deadline - 1).is_none());
-        assert!(g.is(GroupState::PreparingRebalance), "nothing fires before the deadline");
+        assert!(
+            g.is(GroupState::PreparingRebalance),
+            "nothing fires before the deadline"
+        );
         now = deadline;
         expire(&mut g, &c, now);
     }
-    assert_eq!(now, REBALANCE as i64, "delays 3000+3000+3000+... capped at the rebalance timeout");
+    assert_eq!(
+        now, REBALANCE as i64,
+        "delays 3000+3000+3000+... capped at the rebalance timeout"
+    );
     assert!(g.is(GroupState::CompletingRebalance));
     assert_eq!(g.generation_id, 1);
     for rx in &mut rxs {
@@ -262,9 +318,16 @@ fn initial_delay_steps_follow_the_extension_rule() {
     expire(&mut g, &c, DELAY);
     assert_eq!(
         g.join_timer,
-        Some(JoinTimer::Initial { deadline: 2 * DELAY, delay: DELAY, remaining: REBALANCE as i64 - 2 * DELAY })
+        Some(JoinTimer::Initial {
+            deadline: 2 * DELAY,
+            delay: DELAY,
+            remaining: REBALANCE as i64 - 2 * DELAY
+        })
     );
-    assert!(!g.new_member_added, "the flag is cleared when the delay is extended");
+    assert!(
+        !g.new_member_added,
+        "the flag is cleared when the delay is extended"
+    );
     // Nobody new during the second delay: the join completes.
     expire(&mut g, &c, 2 * DELAY);
     assert!(g.is(GroupState::CompletingRebalance));
@@ -278,7 +341,14 @@ fn initial_delay_without_remaining_time_completes_despite_new_members() {
     r.rebalance_timeout_ms = 2_000; // below the 3000 ms delay: remaining = 0
     let mut a = parked(join_as(&mut g, &c, r.clone(), 0, "a").0);
     let _b = parked(join_as(&mut g, &c, r, 1, "b").0);
-    assert_eq!(g.join_timer, Some(JoinTimer::Initial { deadline: DELAY, delay: DELAY, remaining: 0 }));
+    assert_eq!(
+        g.join_timer,
+        Some(JoinTimer::Initial {
+            deadline: DELAY,
+            delay: DELAY,
+            remaining: 0
+        })
+    );
     expire(&mut g, &c, DELAY);
     assert!(g.is(GroupState::CompletingRebalance));
     assert_eq!(answered(&mut a).generation_id, 1);
@@ -293,7 +363,14 @@ fn join_completion_answers_everyone_and_only_the_leader_gets_members() {
     let t = settle(&mut g, &c);
     let (ra, rb) = (answered(&mut a), answered(&mut b));
     assert_eq!(ra.error, None);
-    assert_eq!((ra.generation_id, ra.leader_id.as_str(), ra.member_id.as_str()), (1, "a", "a"));
+    assert_eq!(
+        (
+            ra.generation_id,
+            ra.leader_id.as_str(),
+            ra.member_id.as_str()
+        ),
+        (1, "a", "a")
+    );
     assert_eq!(ra.protocol_type.as_deref(), Some("consumer"));
     assert_eq!(ra.protocol_name.as_deref(), Some("range"));
     assert_eq!(
@@ -304,7 +381,14 @@ fn join_completion_answers_everyone_and_only_the_leader_gets_members() {
         ],
         "the leader sees every member's metadata"
     );
-    assert_eq!((rb.generation_id, rb.leader_id.as_str(), rb.member_id.as_str()), (1, "a", "b"));
+    assert_eq!(
+        (
+            rb.generation_id,
+            rb.leader_id.as_str(),
+            rb.member_id.as_str()
+        ),
+        (1, "a", "b")
+    );
     assert!(rb.members.is_empty(), "followers get no member list");
     // After the reply: session timers, isNew cleared, pending sync, pending-sync deadline.
     for m in g.members.values() {
@@ -326,14 +410,23 @@ fn two_members_one_generation_then_a_third_joins_and_triggers_a_rebalance() {
     let now = 10_000;
     let mut c_rx = parked(join_as(&mut g, &c, req(""), now, "c").0);
     assert!(g.is(GroupState::PreparingRebalance));
-    assert_eq!(g.join_timer, Some(JoinTimer::Delayed { deadline: now + REBALANCE as i64 }));
+    assert_eq!(
+        g.join_timer,
+        Some(JoinTimer::Delayed {
+            deadline: now + REBALANCE as i64
+        })
+    );
     // The old members rejoin; as soon as all three are parked the join completes early.
     let mut a = parked(join_as(&mut g, &c, req("a"), now + 1, "x").0);
     still_parked(&mut c_rx);
     let mut b = parked(join_as(&mut g, &c, req("b"), now + 2, "x").0);
     assert!(g.is(GroupState::CompletingRebalance));
     assert_eq!(g.generation_id, 2);
-    assert_eq!(answered(&mut a).members.len(), 3, "the leader sees all three");
+    assert_eq!(
+        answered(&mut a).members.len(),
+        3,
+        "the leader sees all three"
+    );
     assert!(answered(&mut b).members.is_empty());
     assert_eq!(answered(&mut c_rx).generation_id, 2);
 }
@@ -355,7 +448,15 @@ fn stable_follower_with_same_metadata_gets_the_current_generation() {
     let r = reply(o);
     assert!(store.is_none());
     assert!(g.is(GroupState::Stable), "no rebalance");
-    assert_eq!((r.error, r.generation_id, r.leader_id.as_str(), r.member_id.as_str()), (None, 1, "a", "b"));
+    assert_eq!(
+        (
+            r.error,
+            r.generation_id,
+            r.leader_id.as_str(),
+            r.member_id.as_str()
+        ),
+        (None, 1, "a", "b")
+    );
     assert!(r.members.is_empty());
 }
 
@@ -363,9 +464,21 @@ fn stable_follower_with_same_metadata_gets_the_current_generation() {
 fn stable_follower_with_changed_metadata_rebalances() {
     let c = cfg();
     let mut g = stable_group(&["a", "b"]);
-    let _rx = parked(join_as(&mut g, &c, with_meta(req("b"), "new-subscription"), 10_000, "x").0);
+    let _rx = parked(
+        join_as(
+            &mut g,
+            &c,
+            with_meta(req("b"), "new-subscription"),
+            10_000,
+            "x",
+        )
+        .0,
+    );
     assert!(g.is(GroupState::PreparingRebalance));
-    assert_eq!(g.members["b"].protocols[0].1, Bytes::from_static(b"new-subscription"));
+    assert_eq!(
+        g.members["b"].protocols[0].1,
+        Bytes::from_static(b"new-subscription")
+    );
 }
 
 /// A group in CompletingRebalance (generation 1) whose members `a` (leader) and `b` got their join replies.
@@ -384,7 +497,14 @@ fn completing_rebalance_same_metadata_replies_at_once_members_only_for_the_leade
     let c = cfg();
     let mut g = completing_group();
     let leader = reply(join_as(&mut g, &c, req("a"), JOINED + 1, "x").0);
-    assert_eq!((leader.error, leader.generation_id, leader.leader_id.as_str()), (None, 1, "a"));
+    assert_eq!(
+        (
+            leader.error,
+            leader.generation_id,
+            leader.leader_id.as_str()
+        ),
+        (None, 1, "a")
+    );
     assert_eq!(leader.members.len(), 2);
     let follower = reply(join_as(&mut g, &c, req("b"), JOINED + 1, "x").0);
     assert!(follower.members.is_empty());
@@ -401,8 +521,14 @@ fn completing_rebalance_changed_metadata_rebalances_and_fails_parked_syncs() {
     }
     let _rx = parked(join_as(&mut g, &c, with_meta(req("a"), "changed"), JOINED + 2, "x").0);
     assert!(g.is(GroupState::PreparingRebalance));
-    assert_eq!(answered(&mut b_sync).error, Some(ResponseError::RebalanceInProgress));
-    assert!(g.members.values().all(|m| m.assignment.is_empty()), "assignments are cleared");
+    assert_eq!(
+        answered(&mut b_sync).error,
+        Some(ResponseError::RebalanceInProgress)
+    );
+    assert!(
+        g.members.values().all(|m| m.assignment.is_empty()),
+        "assignments are cleared"
+    );
     assert_eq!(g.sync_deadline, None, "the pending-sync timer is cancelled");
 }
 
@@ -412,7 +538,12 @@ fn new_member_in_completing_rebalance_rebalances() {
     let mut g = completing_group();
     let _rx = parked(join_as(&mut g, &c, req(""), JOINED + 1, "c").0);
     assert!(g.is(GroupState::PreparingRebalance));
-    assert_eq!(g.join_timer, Some(JoinTimer::Delayed { deadline: JOINED + 1 + REBALANCE as i64 }));
+    assert_eq!(
+        g.join_timer,
+        Some(JoinTimer::Delayed {
+            deadline: JOINED + 1 + REBALANCE as i64
+        })
+    );
 }
 
 #[test]
@@ -430,13 +561,23 @@ fn join_timeout_removes_dynamic_members_that_did_not_rejoin_and_keeps_static_one
     let deadline = now + REBALANCE as i64;
     assert_eq!(g.join_timer, Some(JoinTimer::Delayed { deadline }));
     expire(&mut g, &c, deadline);
-    assert!(!g.has("a"), "a dynamic member that did not rejoin is removed");
-    assert!(g.has("s"), "a static member is kept even though it did not rejoin");
+    assert!(
+        !g.has("a"),
+        "a dynamic member that did not rejoin is removed"
+    );
+    assert!(
+        g.has("s"),
+        "a static member is kept even though it did not rejoin"
+    );
     assert!(g.is(GroupState::CompletingRebalance));
     assert_eq!(g.generation_id, 2);
     let rb = answered(&mut b);
     assert_eq!(rb.leader_id, "b", "a rejoined member takes over leadership");
-    assert_eq!(rb.members.len(), 2, "the new leader sees b and the static member");
+    assert_eq!(
+        rb.members.len(),
+        2,
+        "the new leader sees b and the static member"
+    );
 }
 
 #[test]
@@ -448,14 +589,27 @@ fn join_phase_with_only_absent_static_members_waits_again() {
     let mut sync_rx = parked(sync_as(&mut g, "s", &[("s", "x")], DELAY).0);
     // A new dynamic member joins and then leaves while the static member never rejoins.
     let _d = parked(join_as(&mut g, &c, req(""), DELAY + 1, "d").0);
-    assert_eq!(answered(&mut sync_rx).error, Some(ResponseError::RebalanceInProgress));
+    assert_eq!(
+        answered(&mut sync_rx).error,
+        Some(ResponseError::RebalanceInProgress)
+    );
     let (e, _) = super::super::session::leave(&mut g, &c, "d", None, DELAY + 2);
     assert_eq!(e, None);
-    let Some(JoinTimer::Delayed { deadline }) = g.join_timer else { panic!("expected a DelayedJoin") };
+    let Some(JoinTimer::Delayed { deadline }) = g.join_timer else {
+        panic!("expected a DelayedJoin")
+    };
     assert!(expire(&mut g, &c, deadline).is_none());
-    assert!(g.is(GroupState::PreparingRebalance), "nobody rejoined: wait for the session timeouts");
+    assert!(
+        g.is(GroupState::PreparingRebalance),
+        "nobody rejoined: wait for the session timeouts"
+    );
     assert_eq!(g.generation_id, 1);
-    assert_eq!(g.join_timer, Some(JoinTimer::Delayed { deadline: deadline + REBALANCE as i64 }));
+    assert_eq!(
+        g.join_timer,
+        Some(JoinTimer::Delayed {
+            deadline: deadline + REBALANCE as i64
+        })
+    );
 }
 
 #[test]
@@ -464,7 +618,9 @@ fn join_phase_ending_with_no_members_makes_the_group_empty_and_persists_it() {
     let mut g = stable_group(&["a"]);
     // A rebalance starts (as after a failed assignment write) and "a" never rejoins.
     prepare_rebalance(&mut g, &c, 5_000);
-    let Some(JoinTimer::Delayed { deadline }) = g.join_timer else { panic!("expected a DelayedJoin") };
+    let Some(JoinTimer::Delayed { deadline }) = g.join_timer else {
+        panic!("expected a DelayedJoin")
+    };
     if let Some(m) = g.members.get_mut("a") {
         m.heartbeat_deadline = i64::MAX;
     }
@@ -474,7 +630,10 @@ fn join_phase_ending_with_no_members_makes_the_group_empty_and_persists_it() {
     assert_eq!(g.generation_id, 2);
     assert_eq!(g.protocol_name, None);
     assert!(g.pending_sync_members.is_empty() && g.sync_deadline.is_none());
-    assert_eq!(store.map(|s| (s.generation_id, s.assignments.is_none())), Some((2, true)));
+    assert_eq!(
+        store.map(|s| (s.generation_id, s.assignments.is_none())),
+        Some((2, true))
+    );
 }
 
 #[test]
@@ -488,12 +647,21 @@ fn a_new_member_parked_longer_than_five_minutes_is_expired() {
     r.rebalance_timeout_ms = 600_000;
     let mut b = parked(join_as(&mut g, &c, r, 10_000, "b").0);
     assert!(expire(&mut g, &c, 10_000 + NEW_MEMBER_JOIN_TIMEOUT_MS - 1).is_none());
-    assert!(g.has("b"), "a parked new member survives until the join timeout");
+    assert!(
+        g.has("b"),
+        "a parked new member survives until the join timeout"
+    );
     expire(&mut g, &c, 10_000 + NEW_MEMBER_JOIN_TIMEOUT_MS);
     assert!(!g.has("b"));
     let r = answered(&mut b);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::UnknownMemberId), ""));
-    assert!(g.is(GroupState::PreparingRebalance), "a has not rejoined yet");
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::UnknownMemberId), "")
+    );
+    assert!(
+        g.is(GroupState::PreparingRebalance),
+        "a has not rejoined yet"
+    );
 }
 
 #[test]
@@ -533,20 +701,32 @@ fn inconsistent_protocols_are_rejected() {
     let mut r = req("");
     r.protocol_type = "connect".into();
     let res = reply(join_as(&mut g, &c, r, 10_000, "c").0);
-    assert_eq!((res.error, res.member_id.as_str()), (Some(ResponseError::InconsistentGroupProtocol), ""));
+    assert_eq!(
+        (res.error, res.member_id.as_str()),
+        (Some(ResponseError::InconsistentGroupProtocol), "")
+    );
     let mut r = req("b");
     r.protocols = vec![("roundrobin".into(), Bytes::new())];
     let res = reply(join_as(&mut g, &c, r, 10_000, "x").0);
-    assert_eq!((res.error, res.member_id.as_str()), (Some(ResponseError::InconsistentGroupProtocol), "b"));
+    assert_eq!(
+        (res.error, res.member_id.as_str()),
+        (Some(ResponseError::InconsistentGroupProtocol), "b")
+    );
     assert!(g.is(GroupState::Stable));
 
     let mut empty = GroupMetadata::new("e", 0);
     let mut r = req("");
     r.protocols.clear();
-    assert_eq!(reply(join_as(&mut empty, &c, r, 0, "a").0).error, Some(ResponseError::InconsistentGroupProtocol));
+    assert_eq!(
+        reply(join_as(&mut empty, &c, r, 0, "a").0).error,
+        Some(ResponseError::InconsistentGroupProtocol)
+    );
     let mut r = req("");
     r.protocol_type.clear();
-    assert_eq!(reply(join_as(&mut empty, &c, r, 0, "a").0).error, Some(ResponseError::InconsistentGroupProtocol));
+    assert_eq!(
+        reply(join_as(&mut empty, &c, r, 0, "a").0).error,
+        Some(ResponseError::InconsistentGroupProtocol)
+    );
     assert!(empty.members.is_empty());
 }
 
@@ -555,18 +735,31 @@ fn unknown_member_ids_and_dead_groups() {
     let c = cfg();
     let mut g = stable_group(&["a"]);
     let r = reply(join_as(&mut g, &c, req("ghost"), 10_000, "x").0);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::UnknownMemberId), "ghost"));
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::UnknownMemberId), "ghost")
+    );
     assert_eq!((r.generation_id, r.leader_id.as_str()), (-1, ""));
 
     let mut empty = GroupMetadata::new("e", 0);
     let r = reply(join_as(&mut empty, &c, req("ghost"), 0, "x").0);
-    assert_eq!(r.error, Some(ResponseError::UnknownMemberId), "a known id cannot join an Empty group");
+    assert_eq!(
+        r.error,
+        Some(ResponseError::UnknownMemberId),
+        "a known id cannot join an Empty group"
+    );
 
     g.transition_to(GroupState::Dead, 10_000);
     let r = reply(join_as(&mut g, &c, req(""), 10_000, "x").0);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::CoordinatorNotAvailable), ""));
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::CoordinatorNotAvailable), "")
+    );
     let r = reply(join_as(&mut g, &c, req("a"), 10_000, "x").0);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::CoordinatorNotAvailable), "a"));
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::CoordinatorNotAvailable), "a")
+    );
 }
 
 #[test]
@@ -609,15 +802,29 @@ fn restarted_static_member_in_stable_takes_over_without_rebalance() {
     let r = reply(o);
     assert_eq!(r.error, None);
     assert_eq!(r.member_id, "s2");
-    assert_eq!(r.leader_id, "s1", "the old leader id, so the restarted leader does not reassign");
+    assert_eq!(
+        r.leader_id, "s1",
+        "the old leader id, so the restarted leader does not reassign"
+    );
     assert_eq!(r.generation_id, 1);
     assert!(r.members.is_empty());
-    assert_eq!(store.map(|s| s.generation_id), Some(1), "the replacement is persisted");
+    assert_eq!(
+        store.map(|s| s.generation_id),
+        Some(1),
+        "the replacement is persisted"
+    );
     assert!(g.is(GroupState::Stable), "no rebalance");
     assert!(!g.has("s1") && g.has("s2"));
     assert!(g.is_leader("s2"), "leadership moves to the new id");
-    assert_eq!(g.static_member_id(Some("inst")).map(String::as_str), Some("s2"));
-    assert_eq!(g.members["s2"].assignment, Bytes::from_static(b"A"), "the previous assignment is kept");
+    assert_eq!(
+        g.static_member_id(Some("inst")).map(String::as_str),
+        Some("s2")
+    );
+    assert_eq!(
+        g.members["s2"].assignment,
+        Bytes::from_static(b"A"),
+        "the previous assignment is kept"
+    );
     // The old id is now fenced.
     let r = reply(join_as(&mut g, &c, static_req("s1", "inst"), 20_001, "x").0);
     assert_eq!(r.error, Some(ResponseError::FencedInstanceId));
@@ -629,10 +836,16 @@ fn restarted_static_member_changing_the_selected_protocol_rebalances() {
     let mut g = stable_static_group();
     // "d" prefers roundrobin; once the static member does too, roundrobin wins the vote.
     if let Some(m) = g.members.get_mut("d") {
-        m.protocols = vec![("roundrobin".into(), Bytes::new()), ("range".into(), Bytes::new())];
+        m.protocols = vec![
+            ("roundrobin".into(), Bytes::new()),
+            ("range".into(), Bytes::new()),
+        ];
     }
     let mut r = static_req("", "inst");
-    r.protocols = vec![("roundrobin".into(), Bytes::new()), ("range".into(), Bytes::new())];
+    r.protocols = vec![
+        ("roundrobin".into(), Bytes::new()),
+        ("range".into(), Bytes::new()),
+    ];
     let (o, store) = join_as(&mut g, &c, r, 20_000, "s2");
     let mut rx = parked(o);
     assert!(store.is_none());
@@ -649,8 +862,14 @@ fn restarted_static_member_in_completing_rebalance_fences_the_old_sync_and_rebal
     let t = settle(&mut g, &c);
     let mut old_sync = parked(sync_as(&mut g, "s1", &[], t).0);
     let mut new_join = parked(join_as(&mut g, &c, static_req("", "inst"), t + 1, "s2").0);
-    assert_eq!(answered(&mut old_sync).error, Some(ResponseError::FencedInstanceId));
-    assert!(g.is(GroupState::PreparingRebalance), "CompletingRebalance always rebalances");
+    assert_eq!(
+        answered(&mut old_sync).error,
+        Some(ResponseError::FencedInstanceId)
+    );
+    assert!(
+        g.is(GroupState::PreparingRebalance),
+        "CompletingRebalance always rebalances"
+    );
     assert!(g.is_leader("s2"));
     still_parked(&mut new_join);
 }
@@ -663,12 +882,18 @@ fn restarted_static_member_in_preparing_rebalance_fences_the_old_join() {
     assert!(g.is(GroupState::PreparingRebalance));
     let mut new_join = parked(join_as(&mut g, &c, static_req("", "inst"), 20_001, "s2").0);
     let r = answered(&mut old_join);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::FencedInstanceId), "s1"));
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::FencedInstanceId), "s1")
+    );
     // The new identity completes the join together with the rest of the group.
     let mut d = parked(join_as(&mut g, &c, req("d"), 20_002, "x").0);
     assert!(g.is(GroupState::CompletingRebalance));
     let r = answered(&mut new_join);
-    assert_eq!((r.member_id.as_str(), r.leader_id.as_str(), r.generation_id), ("s2", "s2", 2));
+    assert_eq!(
+        (r.member_id.as_str(), r.leader_id.as_str(), r.generation_id),
+        ("s2", "s2", 2)
+    );
     assert_eq!(answered(&mut d).leader_id, "s2");
 }
 
@@ -687,7 +912,10 @@ fn removing_a_parked_member_answers_unknown_member_id_and_rechecks_the_join() {
     let mut c_rx = parked(join_as(&mut g, &c, req(""), 10_002, "c").0);
     remove_member_and_update_group(&mut g, &c, "c", 10_003);
     let r = answered(&mut c_rx);
-    assert_eq!((r.error, r.member_id.as_str()), (Some(ResponseError::UnknownMemberId), ""));
+    assert_eq!(
+        (r.error, r.member_id.as_str()),
+        (Some(ResponseError::UnknownMemberId), "")
+    );
 }
 
 #[test]
@@ -708,7 +936,11 @@ fn last_member_leaving_a_stable_group_empties_it_at_once() {
     let store = remove_member_and_update_group(&mut g, &c, "a", 10_000);
     assert!(g.is(GroupState::Empty));
     assert_eq!(g.generation_id, 2);
-    assert_eq!(store.map(|s| s.generation_id), Some(2), "the Empty group is persisted");
+    assert_eq!(
+        store.map(|s| s.generation_id),
+        Some(2),
+        "the Empty group is persisted"
+    );
 }
 
 #[test]
@@ -734,7 +966,10 @@ fn initial_delay_is_not_extended_for_an_empty_group_past_generation_zero() {
     assert!(g.is(GroupState::Empty));
     let _b = parked(join_as(&mut g, &c, req(""), 20_000, "b").0);
     let _c = parked(join_as(&mut g, &c, req(""), 20_001, "c").0);
-    assert!(matches!(g.join_timer, Some(JoinTimer::Initial { .. })), "Empty always starts with the initial delay");
+    assert!(
+        matches!(g.join_timer, Some(JoinTimer::Initial { .. })),
+        "Empty always starts with the initial delay"
+    );
     assert!(!g.new_member_added, "only generation 0 tracks new members");
     expire(&mut g, &c, 20_000 + DELAY);
     assert!(g.is(GroupState::CompletingRebalance));

@@ -26,7 +26,10 @@ fn member(id: &str, protocols: &[(&str, &[u8])]) -> MemberMetadata {
         rebalance_timeout_ms: 10_000,
         session_timeout_ms: 10_000,
         protocol_type: "consumer".to_string(),
-        protocols: protocols.iter().map(|(n, m)| (n.to_string(), Bytes::copy_from_slice(m))).collect(),
+        protocols: protocols
+            .iter()
+            .map(|(n, m)| (n.to_string(), Bytes::copy_from_slice(m)))
+            .collect(),
         assignment: Bytes::new(),
         awaiting_join: None,
         awaiting_sync: None,
@@ -46,7 +49,16 @@ const ALL: [GroupState; 5] = [
 #[test]
 fn state_names_are_kafkas() {
     let names: Vec<&str> = ALL.iter().map(|s| s.name()).collect();
-    assert_eq!(names, ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"]);
+    assert_eq!(
+        names,
+        [
+            "Empty",
+            "PreparingRebalance",
+            "CompletingRebalance",
+            "Stable",
+            "Dead"
+        ]
+    );
 }
 
 #[test]
@@ -67,7 +79,11 @@ fn transitions_follow_the_spec_table() {
             assert_eq!(ok, allowed(from, to), "{from:?} -> {to:?}");
             if ok {
                 assert_eq!(g.state, to);
-                assert_eq!(g.current_state_timestamp, Some(200), "every transition stamps the time");
+                assert_eq!(
+                    g.current_state_timestamp,
+                    Some(200),
+                    "every transition stamps the time"
+                );
             } else {
                 assert_eq!(g.state, from, "a refused transition leaves the state alone");
                 assert_eq!(g.current_state_timestamp, Some(100));
@@ -93,9 +109,16 @@ fn first_member_sets_protocol_type_and_leader() {
     let mut b = member("b", &[("range", b"y")]);
     b.protocol_type = "other".into();
     g.add(b);
-    assert_eq!(g.protocol_type.as_deref(), Some("consumer"), "only the first member sets the type");
+    assert_eq!(
+        g.protocol_type.as_deref(),
+        Some("consumer"),
+        "only the first member sets the type"
+    );
     assert!(g.is_leader("a") && !g.is_leader("b"));
-    assert!(g.pending_members.is_empty(), "joining removes the id from pending members");
+    assert!(
+        g.pending_members.is_empty(),
+        "joining removes the id from pending members"
+    );
     assert!(g.has("a") && g.has("b") && !g.has("c"));
 }
 
@@ -105,10 +128,14 @@ fn removing_the_leader_elects_a_remaining_member() {
     for id in ["a", "b", "c"] {
         g.add(member(id, &[("range", b"")]));
     }
-    g.pending_sync_members.extend(["a".to_string(), "b".to_string()]);
+    g.pending_sync_members
+        .extend(["a".to_string(), "b".to_string()]);
     assert!(g.remove("a").is_some());
     assert!(g.leader_id.as_deref().is_some_and(|l| l == "b" || l == "c"));
-    assert!(!g.pending_sync_members.contains("a"), "a removed member no longer has a pending sync");
+    assert!(
+        !g.pending_sync_members.contains("a"),
+        "a removed member no longer has a pending sync"
+    );
     assert!(g.remove("a").is_none());
     g.remove("b");
     g.remove("c");
@@ -130,14 +157,26 @@ fn static_members_are_mapped_and_fenced() {
     let mut s = member("inst-1", &[("range", b"")]);
     s.group_instance_id = Some("inst".into());
     g.add(s);
-    assert_eq!(g.static_member_id(Some("inst")).map(String::as_str), Some("inst-1"));
+    assert_eq!(
+        g.static_member_id(Some("inst")).map(String::as_str),
+        Some("inst-1")
+    );
     assert_eq!(g.static_member_id(None), None);
-    assert!(g.is_static_member_fenced("other-id", Some("inst")), "known instance, different member id");
+    assert!(
+        g.is_static_member_fenced("other-id", Some("inst")),
+        "known instance, different member id"
+    );
     assert!(!g.is_static_member_fenced("inst-1", Some("inst")));
-    assert!(!g.is_static_member_fenced("x", Some("unknown-instance")), "unknown instance ids are not fenced");
+    assert!(
+        !g.is_static_member_fenced("x", Some("unknown-instance")),
+        "unknown instance ids are not fenced"
+    );
     assert!(!g.is_static_member_fenced("x", None));
     g.remove("inst-1");
-    assert!(g.static_members.is_empty(), "removing a static member drops its instance mapping");
+    assert!(
+        g.static_members.is_empty(),
+        "removing a static member drops its instance mapping"
+    );
 }
 
 #[test]
@@ -147,7 +186,10 @@ fn empty_group_accepts_any_non_empty_protocol_type_and_list() {
     assert!(g.supports_protocols("consumer", &p));
     assert!(g.supports_protocols("connect", &p));
     assert!(!g.supports_protocols("", &p), "empty protocol type");
-    assert!(!g.supports_protocols("consumer", &[]), "empty protocol list");
+    assert!(
+        !g.supports_protocols("consumer", &[]),
+        "empty protocol list"
+    );
 }
 
 #[test]
@@ -156,12 +198,26 @@ fn non_empty_group_needs_same_type_and_a_protocol_every_member_supports() {
     g.add(member("a", &[("range", b""), ("roundrobin", b"")]));
     g.add(member("b", &[("roundrobin", b""), ("sticky", b"")]));
     g.state = GroupState::Stable;
-    let p = |names: &[&str]| names.iter().map(|n| (n.to_string(), Bytes::new())).collect::<Vec<_>>();
+    let p = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| (n.to_string(), Bytes::new()))
+            .collect::<Vec<_>>()
+    };
     assert!(g.supports_protocols("consumer", &p(&["roundrobin"])));
-    assert!(g.supports_protocols("consumer", &p(&["range", "roundrobin"])), "one common protocol is enough");
-    assert!(!g.supports_protocols("consumer", &p(&["range"])), "range is not supported by b");
+    assert!(
+        g.supports_protocols("consumer", &p(&["range", "roundrobin"])),
+        "one common protocol is enough"
+    );
+    assert!(
+        !g.supports_protocols("consumer", &p(&["range"])),
+        "range is not supported by b"
+    );
     assert!(!g.supports_protocols("consumer", &p(&["sticky", "cooperative"])));
-    assert!(!g.supports_protocols("connect", &p(&["roundrobin"])), "protocol type must match");
+    assert!(
+        !g.supports_protocols("connect", &p(&["roundrobin"])),
+        "protocol type must match"
+    );
 }
 
 #[test]
@@ -170,7 +226,11 @@ fn protocol_selection_is_a_vote_over_common_protocols() {
     g.add(member("a", &[("range", b""), ("roundrobin", b"")]));
     g.add(member("b", &[("range", b""), ("roundrobin", b"")]));
     g.add(member("c", &[("roundrobin", b""), ("range", b"")]));
-    assert_eq!(g.select_protocol().as_deref(), Some("range"), "two votes for range, one for roundrobin");
+    assert_eq!(
+        g.select_protocol().as_deref(),
+        Some("range"),
+        "two votes for range, one for roundrobin"
+    );
 
     // A protocol not every member lists is never a candidate, even if it is first everywhere else.
     let mut g = GroupMetadata::new("g", 0);
@@ -183,10 +243,17 @@ fn protocol_selection_is_a_vote_over_common_protocols() {
     let mut g = GroupMetadata::new("g", 0);
     g.add(member("a", &[("range", b""), ("roundrobin", b"")]));
     g.add(member("b", &[("roundrobin", b""), ("range", b"")]));
-    g.add(member("c", &[("cooperative", b""), ("roundrobin", b""), ("range", b"")]));
+    g.add(member(
+        "c",
+        &[("cooperative", b""), ("roundrobin", b""), ("range", b"")],
+    ));
     assert_eq!(g.select_protocol().as_deref(), Some("roundrobin"));
 
-    assert_eq!(GroupMetadata::new("g", 0).select_protocol(), None, "no members, no protocol");
+    assert_eq!(
+        GroupMetadata::new("g", 0).select_protocol(),
+        None,
+        "no members, no protocol"
+    );
 }
 
 #[test]
@@ -215,7 +282,10 @@ fn all_members_joined_needs_every_join_parked_and_no_pending_ids() {
     g.members[1].awaiting_join = Some(tx_b);
     assert!(g.has_all_members_joined());
     g.pending_members.insert("pending".into(), 1_000);
-    assert!(!g.has_all_members_joined(), "an outstanding MEMBER_ID_REQUIRED id blocks completion");
+    assert!(
+        !g.has_all_members_joined(),
+        "an outstanding MEMBER_ID_REQUIRED id blocks completion"
+    );
 }
 
 #[test]
@@ -225,14 +295,21 @@ fn leader_member_list_carries_each_members_metadata_for_the_selected_protocol() 
     let mut b = member("b", &[("roundrobin", b"rr-b"), ("range", b"rb")]);
     b.group_instance_id = Some("inst-b".into());
     g.add(b);
-    assert!(g.current_member_metadata().is_empty(), "no protocol selected yet");
+    assert!(
+        g.current_member_metadata().is_empty(),
+        "no protocol selected yet"
+    );
     g.protocol_name = Some("range".into());
     let list = g.current_member_metadata();
     assert_eq!(
         list,
         vec![
             ("a".to_string(), None, Bytes::from_static(b"ra")),
-            ("b".to_string(), Some("inst-b".to_string()), Bytes::from_static(b"rb")),
+            (
+                "b".to_string(),
+                Some("inst-b".to_string()),
+                Bytes::from_static(b"rb")
+            ),
         ]
     );
 }
@@ -240,18 +317,34 @@ fn leader_member_list_carries_each_members_metadata_for_the_selected_protocol() 
 #[test]
 fn member_matches_needs_same_order_and_bytes() {
     let m = member("a", &[("range", b"1"), ("roundrobin", b"2")]);
-    let p = |v: &[(&str, &[u8])]| v.iter().map(|(n, b)| (n.to_string(), Bytes::copy_from_slice(b))).collect::<Vec<_>>();
+    let p = |v: &[(&str, &[u8])]| {
+        v.iter()
+            .map(|(n, b)| (n.to_string(), Bytes::copy_from_slice(b)))
+            .collect::<Vec<_>>()
+    };
     assert!(m.matches(&p(&[("range", b"1"), ("roundrobin", b"2")])));
-    assert!(!m.matches(&p(&[("roundrobin", b"2"), ("range", b"1")])), "order matters");
-    assert!(!m.matches(&p(&[("range", b"1"), ("roundrobin", b"3")])), "metadata bytes matter");
+    assert!(
+        !m.matches(&p(&[("roundrobin", b"2"), ("range", b"1")])),
+        "order matters"
+    );
+    assert!(
+        !m.matches(&p(&[("range", b"1"), ("roundrobin", b"3")])),
+        "metadata bytes matter"
+    );
     assert!(!m.matches(&p(&[("range", b"1")])));
-    assert_eq!(m.metadata("roundrobin").map(|b| b.as_ref()), Some(&b"2"[..]));
+    assert_eq!(
+        m.metadata("roundrobin").map(|b| b.as_ref()),
+        Some(&b"2"[..])
+    );
     assert_eq!(m.metadata("sticky"), None);
 }
 
 #[test]
 fn subscription_topics_parse_from_any_version_prefix() {
-    assert_eq!(parse_subscription_topics(&subscription(&["t1", "t2"])), Some(vec!["t1".to_string(), "t2".to_string()]));
+    assert_eq!(
+        parse_subscription_topics(&subscription(&["t1", "t2"])),
+        Some(vec!["t1".to_string(), "t2".to_string()])
+    );
     assert_eq!(parse_subscription_topics(&subscription(&[])), Some(vec![]));
     // v1 appends owned partitions after the user data; the v0 prefix still parses.
     let mut v1 = subscription(&["orders"]).to_vec();
@@ -261,21 +354,40 @@ fn subscription_topics_parse_from_any_version_prefix() {
     v1.extend_from_slice(b"orders");
     v1.extend_from_slice(&1i32.to_be_bytes());
     v1.extend_from_slice(&0i32.to_be_bytes());
-    assert_eq!(parse_subscription_topics(&v1), Some(vec!["orders".to_string()]));
+    assert_eq!(
+        parse_subscription_topics(&v1),
+        Some(vec!["orders".to_string()])
+    );
 }
 
 #[test]
 fn malformed_subscriptions_do_not_parse() {
     assert_eq!(parse_subscription_topics(b""), None);
-    assert_eq!(parse_subscription_topics(&[0, 0, 0]), None, "truncated topic count");
+    assert_eq!(
+        parse_subscription_topics(&[0, 0, 0]),
+        None,
+        "truncated topic count"
+    );
     let full = subscription(&["topic"]);
-    assert_eq!(parse_subscription_topics(&full[..full.len() - 6]), None, "truncated topic name");
+    assert_eq!(
+        parse_subscription_topics(&full[..full.len() - 6]),
+        None,
+        "truncated topic name"
+    );
     let mut negative = vec![0, 0];
     negative.extend_from_slice(&(-1i32).to_be_bytes());
-    assert_eq!(parse_subscription_topics(&negative), None, "negative topic count");
+    assert_eq!(
+        parse_subscription_topics(&negative),
+        None,
+        "negative topic count"
+    );
     let mut huge = vec![0, 0];
     huge.extend_from_slice(&i32::MAX.to_be_bytes());
-    assert_eq!(parse_subscription_topics(&huge), None, "count larger than the buffer");
+    assert_eq!(
+        parse_subscription_topics(&huge),
+        None,
+        "count larger than the buffer"
+    );
     let mut bad_utf8 = vec![0, 0, 0, 0, 0, 1, 0, 2];
     bad_utf8.extend_from_slice(&[0xff, 0xfe]);
     assert_eq!(parse_subscription_topics(&bad_utf8), None);
@@ -294,12 +406,20 @@ fn subscribed_topics_are_the_union_for_consumer_groups_only() {
     assert_eq!(topics, ["t1", "t2", "t3"]);
 
     g.add(member("c", &[("range", b"garbage")]));
-    assert_eq!(g.subscribed_topics(), None, "one unparsable subscription makes the set unknown");
+    assert_eq!(
+        g.subscribed_topics(),
+        None,
+        "one unparsable subscription makes the set unknown"
+    );
 
     let mut connect = GroupMetadata::new("c", 0);
     let mut m = member("a", &[("default", &subscription(&["t1"]))]);
     m.protocol_type = "connect".into();
     connect.add(m);
     connect.protocol_name = Some("default".into());
-    assert_eq!(connect.subscribed_topics(), None, "only the consumer protocol is parsed");
+    assert_eq!(
+        connect.subscribed_topics(),
+        None,
+        "only the consumer protocol is parsed"
+    );
 }

@@ -83,8 +83,14 @@ fn empty_group_offsets_expire_retention_after_the_group_became_empty() {
     g.current_state_timestamp = Some(10 * DAY);
     g.offsets.insert(tp("t", 0), commit(DAY, None));
     g.offsets.insert(tp("t", 1), commit(11 * DAY, None)); // committed after the group emptied
-    assert!(expired_offsets(&g, RETENTION, 17 * DAY - 1).is_empty(), "old commits wait for the Empty time + retention");
-    assert_eq!(sorted(expired_offsets(&g, RETENTION, 17 * DAY)), vec![tp("t", 0), tp("t", 1)]);
+    assert!(
+        expired_offsets(&g, RETENTION, 17 * DAY - 1).is_empty(),
+        "old commits wait for the Empty time + retention"
+    );
+    assert_eq!(
+        sorted(expired_offsets(&g, RETENTION, 17 * DAY)),
+        vec![tp("t", 0), tp("t", 1)]
+    );
 }
 
 #[test]
@@ -105,8 +111,15 @@ fn standalone_consumer_offsets_expire_from_their_own_commit_time() {
     assert!(g.protocol_type.is_none());
     g.offsets.insert(tp("t", 0), commit(5 * DAY, None));
     g.offsets.insert(tp("t", 1), commit(0, None));
-    assert_eq!(expired_offsets(&g, RETENTION, 8 * DAY), vec![tp("t", 1)], "t-0 was committed 3 days ago");
-    assert_eq!(sorted(expired_offsets(&g, RETENTION, 12 * DAY)), vec![tp("t", 0), tp("t", 1)]);
+    assert_eq!(
+        expired_offsets(&g, RETENTION, 8 * DAY),
+        vec![tp("t", 1)],
+        "t-0 was committed 3 days ago"
+    );
+    assert_eq!(
+        sorted(expired_offsets(&g, RETENTION, 12 * DAY)),
+        vec![tp("t", 0), tp("t", 1)]
+    );
 }
 
 #[test]
@@ -116,8 +129,14 @@ fn stable_consumer_group_expires_only_topics_it_no_longer_subscribes_to() {
     g.offsets.insert(tp("b", 3), commit(0, None));
     g.offsets.insert(tp("old", 0), commit(0, None));
     g.offsets.insert(tp("old", 1), commit(2 * DAY, None));
-    assert_eq!(expired_offsets(&g, RETENTION, RETENTION), vec![tp("old", 0)]);
-    assert_eq!(sorted(expired_offsets(&g, RETENTION, 100 * DAY)), vec![tp("old", 0), tp("old", 1)]);
+    assert_eq!(
+        expired_offsets(&g, RETENTION, RETENTION),
+        vec![tp("old", 0)]
+    );
+    assert_eq!(
+        sorted(expired_offsets(&g, RETENTION, 100 * DAY)),
+        vec![tp("old", 0), tp("old", 1)]
+    );
 }
 
 #[test]
@@ -138,11 +157,17 @@ fn non_consumer_and_rebalancing_groups_expire_nothing() {
     connect.offsets.insert(tp("t", 1), commit(0, Some(DAY)));
     assert!(expired_offsets(&connect, RETENTION, 100 * DAY).is_empty());
 
-    for state in [GroupState::PreparingRebalance, GroupState::CompletingRebalance] {
+    for state in [
+        GroupState::PreparingRebalance,
+        GroupState::CompletingRebalance,
+    ] {
         let mut g = consumer_group(state, &[&["a"]]);
         g.offsets.insert(tp("old", 0), commit(0, None));
         g.offsets.insert(tp("old", 1), commit(0, Some(DAY)));
-        assert!(expired_offsets(&g, RETENTION, 100 * DAY).is_empty(), "{state:?}: nothing expires mid-rebalance");
+        assert!(
+            expired_offsets(&g, RETENTION, 100 * DAY).is_empty(),
+            "{state:?}: nothing expires mid-rebalance"
+        );
     }
 }
 
@@ -153,7 +178,11 @@ fn explicit_expire_timestamps_override_the_retention_for_candidates() {
     g.offsets.insert(tp("t", 1), commit(0, Some(30 * DAY)));
     assert!(expired_offsets(&g, RETENTION, DAY - 1).is_empty());
     assert_eq!(expired_offsets(&g, RETENTION, DAY), vec![tp("t", 0)]);
-    assert_eq!(expired_offsets(&g, RETENTION, 29 * DAY), vec![tp("t", 0)], "t-1 outlives the broker retention");
+    assert_eq!(
+        expired_offsets(&g, RETENTION, 29 * DAY),
+        vec![tp("t", 0)],
+        "t-1 outlives the broker retention"
+    );
 
     // A subscribed topic of a Stable consumer group is never a candidate, expire timestamp or not.
     let mut g = consumer_group(GroupState::Stable, &[&["a"]]);
