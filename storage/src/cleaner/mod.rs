@@ -95,11 +95,18 @@ impl LogCleaner {
 }
 
 /// Runs one cleaning of the dirtiest log of `mgr`, if any; returns its stats if it completed.
-pub fn clean_filthiest_log(mgr: &LogManager, manager: &LogCleanerManager, cleaner: &mut Cleaner, now_ms: i64) -> Option<CleanerStats> {
+/// `shutting_down` is polled between segments like an abort of the log.
+pub fn clean_filthiest_log(
+    mgr: &LogManager,
+    manager: &LogCleanerManager,
+    cleaner: &mut Cleaner,
+    now_ms: i64,
+    shutting_down: &dyn Fn() -> bool,
+) -> Option<CleanerStats> {
     let logs = mgr.all_logs();
     let to_clean = manager.grab_filthiest_compacted_log(&logs, now_ms)?;
     let tp = to_clean.log.topic_partition().clone();
-    let res = cleaner.clean(&to_clean, &|| manager.is_aborted(&tp));
+    let res = cleaner.clean(&to_clean, &|| manager.is_aborted(&tp) || shutting_down());
     let logs = mgr.all_logs();
     match res {
         Ok((end, stats)) => {
@@ -168,7 +175,8 @@ impl LogManager {
                     loop {
                         let cleaned = {
                             let Some(mgr) = weak.upgrade() else { return };
-                            clean_filthiest_log(&mgr, &manager, &mut cleaner, wall_clock_ms())
+                            let stopping = || *stop.0.lock().unwrap_or_else(|p| p.into_inner());
+                            clean_filthiest_log(&mgr, &manager, &mut cleaner, wall_clock_ms(), &stopping)
                         };
                         if let Some(s) = cleaned {
                             *last_stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
