@@ -435,3 +435,11 @@ pub fn remove_member_and_update_group(g: &mut GroupMetadata, cfg: &GroupConfig, 
 #[cfg(test)]
 #[path = "membership_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "static_membership_tests.rs"]
+mod static_membership_tests;
+
+#[cfg(test)]
+#[path = "test_support.rs"]
+pub(super) mod test_support;

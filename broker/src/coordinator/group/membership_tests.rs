@@ -1,174 +1,11 @@
 //! JoinGroup and the join phase against spec protocol-and-groups §2.4 and §2.8: handling order,
 //! MEMBER_ID_REQUIRED, group.max.size, protocol checks, the initial delayed join, DelayedJoin
-//! completion, static membership, and whole rebalances driven through the public functions.
+//! completion, and whole rebalances driven through the public functions (static membership:
+//! `static_membership_tests.rs`).
 
-use super::super::session::{complete_sync, expire, sync, SyncRequest};
+use super::super::session::{expire, leave};
+use super::test_support::*;
 use super::*;
-use tokio::sync::oneshot::error::TryRecvError;
-
-const SESSION: i32 = 10_000;
-const REBALANCE: i32 = 20_000;
-const DELAY: i64 = 3_000;
-/// When an initial join of several members (all in within the first delay) ends: one extension.
-const JOINED: i64 = 2 * DELAY;
-
-fn cfg() -> GroupConfig {
-    GroupConfig {
-        min_session_timeout_ms: 6_000,
-        max_session_timeout_ms: 1_800_000,
-        initial_rebalance_delay_ms: DELAY as i32,
-        max_size: i32::MAX,
-    }
-}
-
-fn req(member_id: &str) -> JoinRequest {
-    JoinRequest {
-        member_id: member_id.to_string(),
-        group_instance_id: None,
-        require_known_member_id: false,
-        client_id: "client".to_string(),
-        client_host: "/127.0.0.1".to_string(),
-        rebalance_timeout_ms: REBALANCE,
-        session_timeout_ms: SESSION,
-        protocol_type: "consumer".to_string(),
-        protocols: vec![("range".to_string(), Bytes::from_static(b"meta"))],
-    }
-}
-
-fn with_meta(mut r: JoinRequest, meta: &str) -> JoinRequest {
-    r.protocols = vec![("range".to_string(), Bytes::from(meta.to_string()))];
-    r
-}
-
-/// A request whose session outlives the rebalance timeout, so only the join phase removes it.
-fn long(mut r: JoinRequest) -> JoinRequest {
-    r.session_timeout_ms = 60_000;
-    r
-}
-
-fn static_req(member_id: &str, instance: &str) -> JoinRequest {
-    let mut r = req(member_id);
-    r.group_instance_id = Some(instance.to_string());
-    r
-}
-
-type JoinOutcome = (Outcome<JoinGroupResult>, Option<StoreGroup>);
-
-/// JoinGroup whose generated member id (if any) is `new_id`.
-fn join_as(
-    g: &mut GroupMetadata,
-    c: &GroupConfig,
-    r: JoinRequest,
-    now: i64,
-    new_id: &str,
-) -> JoinOutcome {
-    join(g, c, r, now, |_| new_id.to_string())
-}
-
-fn parked<T: std::fmt::Debug>(o: Outcome<T>) -> oneshot::Receiver<T> {
-    match o {
-        Outcome::Parked(rx) => rx,
-        Outcome::Reply(r) => panic!("expected a parked request, got {r:?}"),
-    }
-}
-
-fn reply<T: std::fmt::Debug>(o: Outcome<T>) -> T {
-    match o {
-        Outcome::Reply(r) => r,
-        Outcome::Parked(_) => panic!("expected an immediate reply"),
-    }
-}
-
-fn answered<T>(rx: &mut oneshot::Receiver<T>) -> T {
-    match rx.try_recv() {
-        Ok(v) => v,
-        Err(e) => panic!("parked request not answered: {e:?}"),
-    }
-}
-
-fn still_parked<T: std::fmt::Debug>(rx: &mut oneshot::Receiver<T>) {
-    assert_eq!(
-        rx.try_recv().err(),
-        Some(TryRecvError::Empty),
-        "request should still be parked"
-    );
-}
-
-fn sync_req(g: &GroupMetadata, member_id: &str, assignments: &[(&str, &str)]) -> SyncRequest {
-    SyncRequest {
-        generation_id: g.generation_id,
-        member_id: member_id.to_string(),
-        group_instance_id: g
-            .members
-            .get(member_id)
-            .and_then(|m| m.group_instance_id.clone()),
-        protocol_type: None,
-        protocol_name: None,
-        assignments: assignments
-            .iter()
-            .map(|(m, a)| (m.to_string(), Bytes::from(a.to_string())))
-            .collect(),
-    }
-}
-
-/// Fire the join timers (the initial delay and its extensions) until the join phase ends;
-/// returns when it ended.
-fn settle(g: &mut GroupMetadata, c: &GroupConfig) -> i64 {
-    loop {
-        let deadline = match g.join_timer {
-            Some(JoinTimer::Initial { deadline, .. }) | Some(JoinTimer::Delayed { deadline }) => {
-                deadline
-            }
-            None => panic!("no join phase running"),
-        };
-        expire(g, c, deadline);
-        if !g.is(GroupState::PreparingRebalance) {
-            return deadline;
-        }
-    }
-}
-
-/// SyncGroup from `member_id` in the group's current generation.
-fn sync_as(
-    g: &mut GroupMetadata,
-    member_id: &str,
-    assignments: &[(&str, &str)],
-    now: i64,
-) -> (Outcome<SyncGroupResult>, Option<StoreGroup>) {
-    let r = sync_req(g, member_id, assignments);
-    sync(g, r, now)
-}
-
-/// A Stable generation-1 group built through join, the initial delay, sync and the store callback.
-/// Members `ids` are dynamic (v3-style joins); the first is the leader.
-fn stable_group(ids: &[&str]) -> GroupMetadata {
-    let c = cfg();
-    let mut g = GroupMetadata::new("g", 0);
-    let mut rxs = Vec::new();
-    for id in ids {
-        rxs.push(parked(join_as(&mut g, &c, req(""), 0, id).0));
-    }
-    let t = settle(&mut g, &c);
-    assert!(g.is(GroupState::CompletingRebalance));
-    for rx in &mut rxs {
-        assert_eq!(answered(rx).error, None);
-    }
-    let assignments: Vec<(&str, &str)> = ids.iter().map(|id| (*id, *id)).collect();
-    let mut syncs = Vec::new();
-    let mut store = None;
-    for id in ids.iter().rev() {
-        let (o, s) = sync_as(&mut g, id, &assignments, t + 1);
-        syncs.push(parked(o));
-        store = store.or(s);
-    }
-    let store = store.expect("the leader's sync returns the group write");
-    complete_sync(&mut g, &c, &store, Ok(()), t + 2);
-    assert!(g.is(GroupState::Stable));
-    for rx in &mut syncs {
-        assert_eq!(answered(rx).error, None);
-    }
-    g
-}
 
 #[test]
 fn v4_dynamic_member_must_learn_its_id_first() {
@@ -593,7 +430,7 @@ fn join_phase_with_only_absent_static_members_waits_again() {
         answered(&mut sync_rx).error,
         Some(ResponseError::RebalanceInProgress)
     );
-    let (e, _) = super::super::session::leave(&mut g, &c, "d", None, DELAY + 2);
+    let (e, _) = leave(&mut g, &c, "d", None, DELAY + 2);
     assert_eq!(e, None);
     let Some(JoinTimer::Delayed { deadline }) = g.join_timer else {
         panic!("expected a DelayedJoin")
@@ -763,141 +600,6 @@ fn unknown_member_ids_and_dead_groups() {
 }
 
 #[test]
-fn static_member_fencing_and_unknown_instance_ids() {
-    let c = cfg();
-    let mut g = GroupMetadata::new("g", 0);
-    let _s = parked(join_as(&mut g, &c, static_req("", "inst"), 0, "s1").0);
-    let _d = parked(join_as(&mut g, &c, req(""), 0, "d").0);
-    let t = settle(&mut g, &c);
-    // A known instance id with a different member id is fenced.
-    let r = reply(join_as(&mut g, &c, static_req("d", "inst"), t + 1, "x").0);
-    assert_eq!(r.error, Some(ResponseError::FencedInstanceId));
-    // A known member id with an instance id the group doesn't know.
-    let r = reply(join_as(&mut g, &c, static_req("d", "other"), t + 1, "x").0);
-    assert_eq!(r.error, Some(ResponseError::UnknownMemberId));
-    assert!(g.is(GroupState::CompletingRebalance));
-}
-
-/// A Stable group with static leader `s1` (instance `inst`) and dynamic follower `d`.
-fn stable_static_group() -> GroupMetadata {
-    let c = cfg();
-    let mut g = GroupMetadata::new("g", 0);
-    let _s = parked(join_as(&mut g, &c, static_req("", "inst"), 0, "s1").0);
-    let _d = parked(join_as(&mut g, &c, req(""), 0, "d").0);
-    let t = settle(&mut g, &c);
-    let (o, store) = sync_as(&mut g, "s1", &[("s1", "A"), ("d", "B")], t);
-    let _sync = parked(o);
-    complete_sync(&mut g, &c, &store.expect("leader write"), Ok(()), t);
-    let (o, _) = sync_as(&mut g, "d", &[], t);
-    let _ = reply(o);
-    assert!(g.is(GroupState::Stable) && g.is_leader("s1"));
-    g
-}
-
-#[test]
-fn restarted_static_member_in_stable_takes_over_without_rebalance() {
-    let c = cfg();
-    let mut g = stable_static_group();
-    let (o, store) = join_as(&mut g, &c, static_req("", "inst"), 20_000, "s2");
-    let r = reply(o);
-    assert_eq!(r.error, None);
-    assert_eq!(r.member_id, "s2");
-    assert_eq!(
-        r.leader_id, "s1",
-        "the old leader id, so the restarted leader does not reassign"
-    );
-    assert_eq!(r.generation_id, 1);
-    assert!(r.members.is_empty());
-    assert_eq!(
-        store.map(|s| s.generation_id),
-        Some(1),
-        "the replacement is persisted"
-    );
-    assert!(g.is(GroupState::Stable), "no rebalance");
-    assert!(!g.has("s1") && g.has("s2"));
-    assert!(g.is_leader("s2"), "leadership moves to the new id");
-    assert_eq!(
-        g.static_member_id(Some("inst")).map(String::as_str),
-        Some("s2")
-    );
-    assert_eq!(
-        g.members["s2"].assignment,
-        Bytes::from_static(b"A"),
-        "the previous assignment is kept"
-    );
-    // The old id is now fenced.
-    let r = reply(join_as(&mut g, &c, static_req("s1", "inst"), 20_001, "x").0);
-    assert_eq!(r.error, Some(ResponseError::FencedInstanceId));
-}
-
-#[test]
-fn restarted_static_member_changing_the_selected_protocol_rebalances() {
-    let c = cfg();
-    let mut g = stable_static_group();
-    // "d" prefers roundrobin; once the static member does too, roundrobin wins the vote.
-    if let Some(m) = g.members.get_mut("d") {
-        m.protocols = vec![
-            ("roundrobin".into(), Bytes::new()),
-            ("range".into(), Bytes::new()),
-        ];
-    }
-    let mut r = static_req("", "inst");
-    r.protocols = vec![
-        ("roundrobin".into(), Bytes::new()),
-        ("range".into(), Bytes::new()),
-    ];
-    let (o, store) = join_as(&mut g, &c, r, 20_000, "s2");
-    let mut rx = parked(o);
-    assert!(store.is_none());
-    assert!(g.is(GroupState::PreparingRebalance));
-    still_parked(&mut rx);
-}
-
-#[test]
-fn restarted_static_member_in_completing_rebalance_fences_the_old_sync_and_rebalances() {
-    let c = cfg();
-    let mut g = GroupMetadata::new("g", 0);
-    let _s = parked(join_as(&mut g, &c, static_req("", "inst"), 0, "s1").0);
-    let _d = parked(join_as(&mut g, &c, req(""), 0, "d").0);
-    let t = settle(&mut g, &c);
-    let mut old_sync = parked(sync_as(&mut g, "s1", &[], t).0);
-    let mut new_join = parked(join_as(&mut g, &c, static_req("", "inst"), t + 1, "s2").0);
-    assert_eq!(
-        answered(&mut old_sync).error,
-        Some(ResponseError::FencedInstanceId)
-    );
-    assert!(
-        g.is(GroupState::PreparingRebalance),
-        "CompletingRebalance always rebalances"
-    );
-    assert!(g.is_leader("s2"));
-    still_parked(&mut new_join);
-}
-
-#[test]
-fn restarted_static_member_in_preparing_rebalance_fences_the_old_join() {
-    let c = cfg();
-    let mut g = stable_static_group();
-    let mut old_join = parked(join_as(&mut g, &c, static_req("s1", "inst"), 20_000, "x").0);
-    assert!(g.is(GroupState::PreparingRebalance));
-    let mut new_join = parked(join_as(&mut g, &c, static_req("", "inst"), 20_001, "s2").0);
-    let r = answered(&mut old_join);
-    assert_eq!(
-        (r.error, r.member_id.as_str()),
-        (Some(ResponseError::FencedInstanceId), "s1")
-    );
-    // The new identity completes the join together with the rest of the group.
-    let mut d = parked(join_as(&mut g, &c, req("d"), 20_002, "x").0);
-    assert!(g.is(GroupState::CompletingRebalance));
-    let r = answered(&mut new_join);
-    assert_eq!(
-        (r.member_id.as_str(), r.leader_id.as_str(), r.generation_id),
-        ("s2", "s2", 2)
-    );
-    assert_eq!(answered(&mut d).leader_id, "s2");
-}
-
-#[test]
 fn removing_a_parked_member_answers_unknown_member_id_and_rechecks_the_join() {
     let c = cfg();
     let mut g = stable_group(&["a", "b"]);
@@ -962,7 +664,7 @@ fn prepare_rebalance_from_stable_uses_the_group_rebalance_timeout() {
 fn initial_delay_is_not_extended_for_an_empty_group_past_generation_zero() {
     let c = cfg();
     let mut g = stable_group(&["a"]);
-    super::super::session::leave(&mut g, &c, "a", None, 10_000);
+    leave(&mut g, &c, "a", None, 10_000);
     assert!(g.is(GroupState::Empty));
     let _b = parked(join_as(&mut g, &c, req(""), 20_000, "b").0);
     let _c = parked(join_as(&mut g, &c, req(""), 20_001, "c").0);

@@ -1,43 +1,12 @@
 //! SyncGroup, the assignment write callback, Heartbeat, OffsetCommit's member checks, LeaveGroup
 //! and the timers, against spec protocol-and-groups §2.5-2.10, plus whole-group scenarios.
 
+use super::super::membership::test_support::*;
 use super::super::membership::{join, JoinRequest, NEW_MEMBER_JOIN_TIMEOUT_MS};
 use super::super::metadata::JoinGroupResult;
 use super::*;
-use tokio::sync::oneshot::error::TryRecvError;
 
-const SESSION: i32 = 10_000;
-const REBALANCE: i32 = 20_000;
-
-fn cfg() -> GroupConfig {
-    GroupConfig {
-        min_session_timeout_ms: 6_000,
-        max_session_timeout_ms: 1_800_000,
-        initial_rebalance_delay_ms: 3_000,
-        max_size: i32::MAX,
-    }
-}
-
-fn req(member_id: &str) -> JoinRequest {
-    JoinRequest {
-        member_id: member_id.to_string(),
-        group_instance_id: None,
-        require_known_member_id: false,
-        client_id: "client".to_string(),
-        client_host: "/127.0.0.1".to_string(),
-        rebalance_timeout_ms: REBALANCE,
-        session_timeout_ms: SESSION,
-        protocol_type: "consumer".to_string(),
-        protocols: vec![("range".to_string(), Bytes::from_static(b"meta"))],
-    }
-}
-
-fn static_req(member_id: &str, instance: &str) -> JoinRequest {
-    let mut r = req(member_id);
-    r.group_instance_id = Some(instance.to_string());
-    r
-}
-
+/// JoinGroup with the standard config; the generated member id (if any) is `new_id`.
 fn join_as(
     g: &mut GroupMetadata,
     r: JoinRequest,
@@ -47,76 +16,9 @@ fn join_as(
     join(g, &cfg(), r, now, |_| new_id.to_string()).0
 }
 
-fn parked<T: std::fmt::Debug>(o: Outcome<T>) -> oneshot::Receiver<T> {
-    match o {
-        Outcome::Parked(rx) => rx,
-        Outcome::Reply(r) => panic!("expected a parked request, got {r:?}"),
-    }
-}
-
-fn reply<T: std::fmt::Debug>(o: Outcome<T>) -> T {
-    match o {
-        Outcome::Reply(r) => r,
-        Outcome::Parked(_) => panic!("expected an immediate reply"),
-    }
-}
-
-fn answered<T>(rx: &mut oneshot::Receiver<T>) -> T {
-    match rx.try_recv() {
-        Ok(v) => v,
-        Err(e) => panic!("parked request not answered: {e:?}"),
-    }
-}
-
-fn still_parked<T: std::fmt::Debug>(rx: &mut oneshot::Receiver<T>) {
-    assert_eq!(
-        rx.try_recv().err(),
-        Some(TryRecvError::Empty),
-        "request should still be parked"
-    );
-}
-
-fn sync_req(g: &GroupMetadata, member_id: &str, assignments: &[(&str, &str)]) -> SyncRequest {
-    SyncRequest {
-        generation_id: g.generation_id,
-        member_id: member_id.to_string(),
-        group_instance_id: g
-            .members
-            .get(member_id)
-            .and_then(|m| m.group_instance_id.clone()),
-        protocol_type: None,
-        protocol_name: None,
-        assignments: assignments
-            .iter()
-            .map(|(m, a)| (m.to_string(), Bytes::from(a.to_string())))
-            .collect(),
-    }
-}
-
-fn sync_as(
-    g: &mut GroupMetadata,
-    member_id: &str,
-    assignments: &[(&str, &str)],
-    now: i64,
-) -> (Outcome<SyncGroupResult>, Option<StoreGroup>) {
-    let r = sync_req(g, member_id, assignments);
-    sync(g, r, now)
-}
-
-/// Fire the join timers until the join phase ends; returns when it ended.
+/// Fire the join timers (standard config) until the join phase ends; returns when it ended.
 fn settle(g: &mut GroupMetadata) -> i64 {
-    loop {
-        let deadline = match g.join_timer {
-            Some(JoinTimer::Initial { deadline, .. }) | Some(JoinTimer::Delayed { deadline }) => {
-                deadline
-            }
-            None => panic!("no join phase running"),
-        };
-        expire(g, &cfg(), deadline);
-        if !g.is(GroupState::PreparingRebalance) {
-            return deadline;
-        }
-    }
+    super::super::membership::test_support::settle(g, &cfg())
 }
 
 /// Members `ids` join (first = leader) and the join phase completes: CompletingRebalance.
