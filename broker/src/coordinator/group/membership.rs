@@ -221,9 +221,8 @@ fn update_member_and_rebalance(
 ) -> oneshot::Receiver<JoinGroupResult> {
     let (tx, rx) = oneshot::channel();
     if let Some(m) = g.members.get_mut(member_id) {
+        // Only the protocols change: Kafka 2.8 keeps the timeouts the member first joined with.
         m.protocols = req.protocols;
-        m.rebalance_timeout_ms = req.rebalance_timeout_ms;
-        m.session_timeout_ms = req.session_timeout_ms;
         // A second JoinGroup replaces the first; the first connection learns to rejoin.
         reply_join(m, JoinGroupResult::error(member_id, ResponseError::RebalanceInProgress));
         m.awaiting_join = Some(tx);
@@ -254,20 +253,15 @@ fn replace_static_member(
     let current_protocol = g.protocol_name.clone();
     let state = g.state;
     let (tx, rx) = oneshot::channel();
+    // Kafka's replaceGroupInstance only renames the member: client id/host, timeouts and
+    // assignment stay those of the old instance; the protocols are then updated.
     let member = MemberMetadata {
         member_id: new_member_id.clone(),
-        group_instance_id: req.group_instance_id,
-        client_id: req.client_id,
-        client_host: req.client_host,
-        rebalance_timeout_ms: req.rebalance_timeout_ms,
-        session_timeout_ms: req.session_timeout_ms,
-        protocol_type: req.protocol_type,
         protocols: req.protocols,
-        assignment: old.assignment,
         awaiting_join: Some(tx),
         awaiting_sync: None,
-        is_new: false,
-        heartbeat_deadline: now + req.session_timeout_ms as i64,
+        heartbeat_deadline: now + old.session_timeout_ms as i64,
+        ..old
     };
     g.add(member);
     if was_leader {

@@ -676,3 +676,25 @@ fn initial_delay_is_not_extended_for_an_empty_group_past_generation_zero() {
     expire(&mut g, &c, 20_000 + DELAY);
     assert!(g.is(GroupState::CompletingRebalance));
 }
+
+#[test]
+fn rejoin_updates_protocols_but_keeps_the_original_timeouts() {
+    let c = cfg();
+    let mut g = stable_group(&["a", "b"]);
+    let mut r = with_meta(req("b"), "changed");
+    r.session_timeout_ms = 30_000;
+    r.rebalance_timeout_ms = 600_000;
+    let _rx = parked(join_as(&mut g, &c, r, 10_000, "x").0);
+    let m = &g.members["b"];
+    assert_eq!(m.protocols[0].1, Bytes::from_static(b"changed"));
+    assert_eq!(
+        (m.session_timeout_ms, m.rebalance_timeout_ms),
+        (SESSION, REBALANCE)
+    );
+    assert_eq!(
+        g.join_timer,
+        Some(JoinTimer::Delayed {
+            deadline: 10_000 + REBALANCE as i64
+        })
+    );
+}

@@ -139,3 +139,26 @@ fn restarted_static_member_in_preparing_rebalance_fences_the_old_join() {
     );
     assert_eq!(answered(&mut d).leader_id, "s2");
 }
+
+#[test]
+fn restarted_static_member_keeps_the_old_instances_client_data_and_timeouts() {
+    let c = cfg();
+    let mut g = stable_static_group();
+    let mut r = static_req("", "inst");
+    r.client_id = "client-2".into();
+    r.client_host = "/10.0.0.2".into();
+    r.session_timeout_ms = 30_000;
+    r.rebalance_timeout_ms = 90_000;
+    let _ = reply(join_as(&mut g, &c, r, 20_000, "s2").0);
+    let m = &g.members["s2"];
+    assert_eq!(
+        (m.client_id.as_str(), m.client_host.as_str()),
+        ("client", "/127.0.0.1")
+    );
+    assert_eq!(
+        (m.session_timeout_ms, m.rebalance_timeout_ms),
+        (SESSION, REBALANCE)
+    );
+    assert_eq!(m.heartbeat_deadline, 20_000 + SESSION as i64);
+    assert_eq!(m.group_instance_id.as_deref(), Some("inst"));
+}
