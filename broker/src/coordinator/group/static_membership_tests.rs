@@ -162,3 +162,28 @@ fn restarted_static_member_keeps_the_old_instances_client_data_and_timeouts() {
     assert_eq!(m.heartbeat_deadline, 20_000 + SESSION as i64);
     assert_eq!(m.group_instance_id.as_deref(), Some("inst"));
 }
+
+#[test]
+fn an_expired_static_member_loses_its_instance_mapping() {
+    let c = cfg();
+    let mut g = stable_static_group();
+    // d keeps heartbeating, the static leader s1 stops.
+    let s1_deadline = g.members["s1"].heartbeat_deadline;
+    assert_eq!(
+        super::super::session::heartbeat(&mut g, "d", None, 1, s1_deadline - 1),
+        None
+    );
+    super::super::session::expire(&mut g, &c, s1_deadline);
+    assert!(!g.has("s1"));
+    assert!(g.static_members.is_empty());
+    assert!(g.is(GroupState::PreparingRebalance));
+    assert!(g.is_leader("d"));
+    // The instance comes back: a plain new static member, parked for the running rebalance.
+    let mut rx = parked(join_as(&mut g, &c, static_req("", "inst"), s1_deadline + 1, "s2").0);
+    still_parked(&mut rx);
+    assert_eq!(
+        g.static_member_id(Some("inst")).map(String::as_str),
+        Some("s2")
+    );
+    assert!(g.members["s2"].is_new);
+}
