@@ -136,7 +136,9 @@ impl GroupCoordinator {
     }
 
     /// Write the group record for an Empty group or a static-member replacement; failures are
-    /// only logged (Kafka does the same for these two writes).
+    /// only logged. (Kafka logs the first; for the second it restores the old member id and
+    /// answers the JoinGroup with the error. Here the restarted member keeps its new id and the
+    /// next successful group write records it.)
     async fn persist(&self, g: &GroupRef, group_id: &str, store: StoreGroup) {
         let value = {
             let guard = GroupMetadataManager::lock(g);

@@ -330,7 +330,7 @@ impl GroupMetadataManager {
                 let mut g = GroupMetadata::new(&id, now);
                 if let Some(v) = lg.metadata {
                     g.generation_id = v.generation;
-                    g.protocol_type = (!v.protocol_type.is_empty()).then_some(v.protocol_type);
+                    g.protocol_type = (!v.protocol_type.is_empty()).then_some(v.protocol_type.clone());
                     g.protocol_name = v.protocol.clone();
                     g.leader_id = v.leader;
                     g.current_state_timestamp = v.current_state_timestamp;
@@ -351,6 +351,8 @@ impl GroupMetadataManager {
                             heartbeat_deadline: now + m.session_timeout as i64,
                         });
                     }
+                    // `add` takes the protocol type from the first member; keep the stored one.
+                    g.protocol_type = (!v.protocol_type.is_empty()).then_some(v.protocol_type);
                     if !g.members.is_empty() {
                         g.state = GroupState::Stable;
                     }
