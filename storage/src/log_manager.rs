@@ -81,6 +81,33 @@ fn delete_dir_name(tp: &TopicPartition) -> String {
     format!("{topic}-{part}{suffix}")
 }
 
+/// Most threads [`LogManager::get_or_create_logs`] creates logs with: log creation mostly waits on
+/// fsyncs, so more threads than cores still help.
+pub const CREATE_THREADS: usize = 8;
+
+/// Index of the first dir holding fewest logs (Kafka's `nextLogDirs` order), or None without dirs.
+fn least_loaded(counts: &[usize]) -> Option<usize> {
+    counts.iter().enumerate().min_by_key(|(_, c)| **c).map(|(i, _)| i)
+}
+
+/// `f` over `items`, in order, on up to [`CREATE_THREADS`] scoped threads (one chunk each; inline
+/// for small inputs). For work that mostly waits on the disk (creating logs, fsyncing checkpoints
+/// for a whole LeaderAndIsr batch).
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const MIN_PER_THREAD: usize = 16;
+    let threads = (items.len() / MIN_PER_THREAD).clamp(1, CREATE_THREADS);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>())).collect();
+        // A panicking worker re-panics here, as the same closure would have inline.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
 impl LogManager {
     /// Locks every dir (`.lock` via flock), loads and recovers every partition dir (honouring and
     /// then deleting `.kafka_cleanshutdown`), queues leftover `*-delete` dirs for background
@@ -197,41 +224,112 @@ impl LogManager {
     }
 
     /// Creates (in the dir holding fewest partitions) or returns the existing log. With a topic id
-    /// (22-char base64), writes `partition.metadata` if it is not there yet.
+    /// (22-char base64), writes `partition.metadata` if it is not there yet. One partition of
+    /// [`LogManager::get_or_create_logs`], which says what is fsynced.
     pub fn get_or_create_log(&self, tp: &TopicPartition, topic_id: Option<&str>) -> Result<Arc<Log>, StorageError> {
-        let log = match self.get_log(tp) {
-            Some(l) => l,
-            None => {
-                let _g = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
-                match self.get_log(tp) {
-                    Some(l) => l,
+        self.get_or_create_logs(&[(tp.clone(), topic_id.map(String::from))])
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(StorageError::io("creating log", std::io::Error::other("no result for a one-log batch"))))
+    }
+
+    /// Gets or creates the logs of one LeaderAndIsr batch (`(partition, topic id)`), one result per
+    /// entry in order. New logs go to the dirs holding fewest partitions, counted once per batch
+    /// (not once per log: that made creating n partitions O(n²)); their files are created and
+    /// `partition.metadata` files written by up to [`CREATE_THREADS`] threads at once, so the
+    /// fsyncs of a batch overlap instead of queueing one after another.
+    ///
+    /// Durability, as Kafka 2.8's `LogManager.getOrCreateLog` + `PartitionMetadataFile.write`: the
+    /// new partition dir and its empty segment and index files are not fsynced (they hold no data; a
+    /// crash loses at most an empty log, which the next LeaderAndIsr creates again);
+    /// `partition.metadata` is written to `partition.metadata.tmp`, fsynced, renamed, and the
+    /// partition dir fsynced, for every partition, before this returns (so before the broker
+    /// answers the LeaderAndIsr).
+    pub fn get_or_create_logs(&self, wanted: &[(TopicPartition, Option<String>)]) -> Vec<Result<Arc<Log>, StorageError>> {
+        let mut out: Vec<Option<Result<Arc<Log>, StorageError>>> = wanted.iter().map(|(tp, _)| self.get_log(tp).map(Ok)).collect();
+        if out.iter().any(Option::is_none) {
+            let _g = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let mut counts = self.logs_per_dir();
+            let mut planned: BTreeMap<&TopicPartition, PathBuf> = BTreeMap::new();
+            for (slot, (tp, _)) in out.iter_mut().zip(wanted) {
+                if slot.is_some() || planned.contains_key(tp) {
+                    continue;
+                }
+                if let Some(l) = self.get_log(tp) {
+                    *slot = Some(Ok(l));
+                    continue;
+                }
+                match least_loaded(&counts) {
+                    Some(i) => {
+                        counts[i] += 1;
+                        planned.insert(tp, self.log_dirs[i].join(tp.dir_name()));
+                    }
                     None => {
-                        let dir = self.pick_dir()?;
-                        let params = LogLoadParams { deleter: self.deleter.clone(), ..LogLoadParams::new(true) };
-                        let log = Arc::new(Log::open(dir.join(tp.dir_name()), tp.clone(), (self.config_for)(&tp.topic), params)?);
-                        tracing::info!("created log for {tp} in {}", dir.display());
-                        self.logs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.clone(), log.clone());
-                        log
+                        *slot = Some(Err(StorageError::io("creating log", std::io::Error::other("no log dirs configured"))))
                     }
                 }
             }
-        };
-        if let Some(id) = topic_id {
-            let p = log.dir().join(PARTITION_METADATA_FILE);
-            if !p.exists() {
-                write_atomically(&p, format!("version: 0\ntopic_id: {id}\n").as_bytes())?;
+            let planned: Vec<(&TopicPartition, PathBuf)> = planned.into_iter().collect();
+            let opened = par_map(&planned, |(tp, dir)| {
+                let params = LogLoadParams { deleter: self.deleter.clone(), ..LogLoadParams::new(true) };
+                Log::open(dir.clone(), (*tp).clone(), (self.config_for)(&tp.topic), params).map(Arc::new)
+            });
+            let mut created: BTreeMap<&TopicPartition, Result<Arc<Log>, StorageError>> = BTreeMap::new();
+            {
+                let mut logs = self.logs.write().unwrap_or_else(|p| p.into_inner());
+                for ((tp, dir), res) in planned.iter().zip(opened) {
+                    if let Ok(log) = &res {
+                        tracing::info!("created log for {tp} in {}", dir.parent().unwrap_or(dir).display());
+                        logs.insert((*tp).clone(), log.clone());
+                    }
+                    created.insert(*tp, res);
+                }
+            }
+            for (slot, (tp, _)) in out.iter_mut().zip(wanted) {
+                if slot.is_none() {
+                    // A partition listed twice gets the created log the second time.
+                    *slot = Some(created.remove(tp).unwrap_or_else(|| {
+                        self.get_log(tp).ok_or_else(|| StorageError::io(format!("creating log for {tp}"), std::io::Error::other("log creation failed")))
+                    }));
+                }
             }
         }
-        Ok(log)
+        let mut results: Vec<Result<Arc<Log>, StorageError>> = out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StorageError::io("creating log", std::io::Error::other("no result")))))
+            .collect();
+        let to_write: Vec<(usize, Arc<Log>, &str)> = results
+            .iter()
+            .zip(wanted)
+            .enumerate()
+            .filter_map(|(i, (r, (_, id)))| Some((i, r.as_ref().ok()?.clone(), id.as_deref()?)))
+            .collect();
+        let written = par_map(&to_write, |(_, log, id)| {
+            let p = log.dir().join(PARTITION_METADATA_FILE);
+            if p.exists() {
+                return Ok(());
+            }
+            write_atomically(&p, format!("version: 0\ntopic_id: {id}\n").as_bytes())
+        });
+        for ((i, _, _), w) in to_write.iter().zip(written) {
+            if let Err(e) = w {
+                results[*i] = Err(e);
+            }
+        }
+        results
     }
 
-    fn pick_dir(&self) -> Result<PathBuf, StorageError> {
-        let logs = self.logs.read().unwrap_or_else(|p| p.into_inner());
-        self.log_dirs
-            .iter()
-            .min_by_key(|d| logs.values().filter(|l| l.dir().parent() == Some(d.as_path())).count())
-            .cloned()
-            .ok_or_else(|| StorageError::io("creating log", std::io::Error::other("no log dirs configured")))
+    /// How many logs each configured dir holds (index as in `log_dirs`).
+    fn logs_per_dir(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.log_dirs.len()];
+        if self.log_dirs.len() > 1 {
+            for l in self.logs.read().unwrap_or_else(|p| p.into_inner()).values() {
+                if let Some(i) = l.dir().parent().and_then(|p| self.log_dirs.iter().position(|d| d == p)) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        counts
     }
 
     /// Removes the log from the map, renames its dir to `<topic>-<p>.<32 hex uuid>-delete` and

@@ -169,3 +169,34 @@ fn log_start_offset_checkpoint_lists_only_advanced_logs() {
     assert_eq!(mgr.get_log(&TopicPartition::new("foo", 0)).unwrap().log_start_offset(), 0);
     mgr.shutdown();
 }
+
+#[test]
+fn batch_creation_spreads_over_dirs_in_parallel_and_keeps_order() {
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let mgr = LogManager::startup(vec![d1.path().to_path_buf(), d2.path().to_path_buf()], provider(test_config())).unwrap();
+    // One log already there (in d1): the batch evens the dirs out around it.
+    mgr.get_or_create_log(&TopicPartition::new("old", 0), None).unwrap();
+    let id = "AAAAAAAAAAAAAAAAAAAAAA".to_string();
+    let mut wanted: Vec<(TopicPartition, Option<String>)> = (0..99).map(|p| (TopicPartition::new("big", p), Some(id.clone()))).collect();
+    // Listed twice and already existing: both get a log, no second creation.
+    wanted.push((TopicPartition::new("big", 7), Some(id.clone())));
+    wanted.push((TopicPartition::new("old", 0), None));
+    let results = mgr.get_or_create_logs(&wanted);
+    assert_eq!(results.len(), wanted.len());
+    for (r, (tp, _)) in results.iter().zip(&wanted) {
+        let log = r.as_ref().unwrap();
+        assert_eq!(log.topic_partition(), tp);
+        assert!(Arc::ptr_eq(log, &mgr.get_log(tp).unwrap()));
+    }
+    assert_eq!(mgr.all_logs().len(), 100);
+    let in_d1 = mgr.all_logs().iter().filter(|l| l.dir().parent() == Some(d1.path())).count();
+    assert_eq!(in_d1, 50);
+    for p in 0..99 {
+        let dir = mgr.get_log(&TopicPartition::new("big", p)).unwrap().dir().to_path_buf();
+        assert_eq!(std::fs::read_to_string(dir.join("partition.metadata")).unwrap(), format!("version: 0\ntopic_id: {id}\n"));
+        assert!(!dir.join("partition.metadata.tmp").exists());
+    }
+    assert!(!mgr.get_log(&TopicPartition::new("old", 0)).unwrap().dir().join("partition.metadata").exists());
+    mgr.shutdown();
+}
