@@ -3,10 +3,11 @@
 //! Whoever changes an entity's config writes `/config/<type>/<name>` and then a sequential
 //! `config_change_N` notification. Every broker watches the children of `/config/changes`, handles
 //! each notification whose sequence number is above the last one it processed by re-reading the
-//! entity's full config, and deletes notifications older than 15 minutes. Only topic configs are
-//! applied here (they change the topic's `LogConfig`); other entity types are acknowledged and
-//! skipped. After a ZooKeeper session is re-established every topic config is re-read, since
-//! changes may have been missed while no watch was set.
+//! entity's full config, and deletes notifications older than 15 minutes. Topic configs change the
+//! topic's `LogConfig` and its replication throttles; broker configs (this broker's entity and
+//! `<default>`) set the replication throttle rates (see `dynamic_config_broker`); other entity types
+//! are acknowledged and skipped. After a ZooKeeper session is re-established every topic and broker
+//! config is re-read, since changes may have been missed while no watch was set.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use zk_schema::client::WatchEvent;
 use zk_schema::model::ConfigChangeNotification;
 use zk_schema::{paths, KafkaZkClient, SessionEvent, ZkError};
 
+use crate::dynamic_config_broker as throttles;
+use crate::replication_quota::ReplicationQuotas;
 use crate::topic_configs::TopicConfigs;
 
 /// Notifications older than this are deleted by whichever broker sees them.
@@ -47,6 +50,10 @@ struct State {
     topic_configs: Arc<TopicConfigs>,
     listener: Arc<dyn TopicConfigListener>,
     last_processed: i64,
+    /// This broker's id (which `brokers` entity and throttled replicas concern us).
+    broker_id: i32,
+    /// Replication quotas fed by the throttle configs.
+    quotas: Arc<ReplicationQuotas>,
 }
 
 /// Sequence number of a `config_change_0000000042` child.
@@ -60,9 +67,19 @@ fn now_ms() -> i64 {
 
 impl DynamicConfigManager {
     /// Start watching. Existing notifications are processed once at startup (re-reading the configs
-    /// they name is harmless) and expired ones are purged.
-    pub fn start(zk: KafkaZkClient, topic_configs: Arc<TopicConfigs>, listener: Arc<dyn TopicConfigListener>) -> Self {
-        let state = State { zk, topic_configs, listener, last_processed: -1 };
+    /// they name is harmless) and expired ones are purged. The replication throttles are first set
+    /// from the topic overrides already loaded and from the broker entities in ZooKeeper.
+    pub fn start(
+        zk: KafkaZkClient,
+        topic_configs: Arc<TopicConfigs>,
+        listener: Arc<dyn TopicConfigListener>,
+        broker_id: i32,
+        quotas: Arc<ReplicationQuotas>,
+    ) -> Self {
+        for topic in topic_configs.topics() {
+            throttles::apply_topic_configs(&quotas, broker_id, &topic, &topic_configs.overrides(&topic));
+        }
+        let state = State { zk, topic_configs, listener, last_processed: -1, broker_id, quotas };
         DynamicConfigManager { task: tokio::spawn(run(state)) }
     }
 
@@ -74,6 +91,10 @@ impl DynamicConfigManager {
 
 async fn run(mut st: State) {
     let mut sessions = st.zk.subscribe();
+    while let Err(e) = throttles::load_broker_configs(&st.zk, st.broker_id, &st.quotas).await {
+        tracing::warn!("Error reading broker configs: {e}; retrying");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     loop {
         let watch = match st.process_notifications().await {
             Ok(w) => w,
@@ -145,15 +166,21 @@ impl State {
             "topics" => {
                 let overrides = self.zk.get_entity_config("topics", &n.entity_name).await?;
                 tracing::info!("Processing override for entityPath: topics/{} with config: {:?}", n.entity_name, overrides);
+                throttles::apply_topic_configs(&self.quotas, self.broker_id, &n.entity_name, &overrides);
                 self.topic_configs.set(&n.entity_name, overrides);
                 self.listener.topic_config_changed(&n.entity_name);
+            }
+            "brokers" if throttles::concerns_broker(&n.entity_name, self.broker_id) => {
+                tracing::info!("Processing override for entityPath: brokers/{}", n.entity_name);
+                throttles::load_broker_configs(&self.zk, self.broker_id, &self.quotas).await?;
             }
             other => tracing::debug!("Ignoring config change for {other}/{} (not applied by this broker)", n.entity_name),
         }
         Ok(())
     }
 
-    /// Re-read every topic's overrides and tell the listener about the ones that differ.
+    /// Re-read every topic's overrides and tell the listener about the ones that differ; re-apply
+    /// the replication throttles.
     async fn reload_all_topics(&mut self) -> Result<(), ZkError> {
         let all: BTreeMap<String, BTreeMap<String, String>> = self.zk.get_all_entity_configs("topics").await?;
         let mut changed: Vec<String> = Vec::new();
@@ -167,6 +194,8 @@ impl State {
                 changed.push(topic.clone());
             }
         }
+        throttles::apply_all_topic_configs(&self.quotas, self.broker_id, &all);
+        throttles::load_broker_configs(&self.zk, self.broker_id, &self.quotas).await?;
         self.topic_configs.load_all(all);
         for topic in changed {
             self.listener.topic_config_changed(&topic);

@@ -39,6 +39,9 @@ struct FetchState {
     leader_epoch: i32,
     /// After an error the partition sits out fetches until then (`replica.fetch.backoff.ms`).
     delayed_until: Option<tokio::time::Instant>,
+    /// The last fetch reached the leader's high watermark (Kafka's `isReplicaInSync`): such a
+    /// partition is never held back by the follower replication throttle.
+    in_sync: bool,
 }
 
 /// Where a follower truncates after the leader's answer `(leader_epoch, leader_end_offset)` for its
@@ -147,7 +150,7 @@ impl ReplicaFetcherManager {
             }
         }
         tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
-        f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None });
+        f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None, in_sync: false });
         f.wake.notify_one();
     }
 
@@ -201,8 +204,17 @@ async fn run_fetcher(
             wake.notified().await;
             continue;
         }
-        let snapshot: Vec<(TopicPartition, FetchState)> =
-            all.iter().filter(|(_, s)| s.delayed_until.is_none_or(|t| t <= now)).cloned().collect();
+        // Replication throttle (follower side): leave out throttled, out-of-sync partitions while
+        // the follower quota is exceeded (Kafka's `shouldFollowerThrottle`).
+        let quota = rm.upgrade().map(|r| r.replication_quotas().clone());
+        let throttled = |tp: &TopicPartition, s: &FetchState| {
+            quota.as_ref().is_some_and(|q| !s.in_sync && q.follower.is_throttled(tp) && q.follower.is_quota_exceeded())
+        };
+        let snapshot: Vec<(TopicPartition, FetchState)> = all
+            .iter()
+            .filter(|(tp, s)| s.delayed_until.is_none_or(|t| t <= now) && !throttled(tp, s))
+            .cloned()
+            .collect();
         if snapshot.is_empty() {
             // Every partition is backing off: sleep until the first comes back (or a change).
             let next = all.iter().filter_map(|(_, s)| s.delayed_until).min().unwrap_or(now + backoff);
@@ -238,7 +250,7 @@ async fn run_fetcher(
                 {
                     // Held while appending/truncating so a leadership change (which removes the
                     // partition under this lock) never races with a write from this fetch.
-                    let guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
                     for topic in &response.responses {
                         for p in &topic.partitions {
                             let tp = TopicPartition { topic: topic.topic.0.to_string(), partition: p.partition_index };
@@ -248,7 +260,18 @@ async fn run_fetcher(
                                 continue;
                             }
                             match process_partition(&rm, &tp, p) {
-                                Ok(()) => {}
+                                Ok(()) => {
+                                    // Replication throttle (follower side): count throttled bytes
+                                    // and remember whether we reached the leader's high watermark.
+                                    let quota = &rm.replication_quotas().follower;
+                                    if quota.is_throttled(&tp) {
+                                        quota.record(p.records.as_ref().map_or(0, |r| r.len()) as u64);
+                                    }
+                                    let leo = rm.get_partition(&tp.topic, tp.partition).map(|x| x.log().log_end_offset());
+                                    if let Some(s) = guard.get_mut(&tp) {
+                                        s.in_sync = leo.is_some_and(|leo| p.high_watermark <= leo);
+                                    }
+                                }
                                 Err(ResponseError::OffsetOutOfRange) => out_of_range.push(tp),
                                 Err(e) => {
                                     tracing::debug!("replica fetch of {tp} from broker {}: {e:?}", leader.broker_id);

@@ -35,6 +35,9 @@ pub struct ReplicaManager {
     metadata_cache: Arc<MetadataCache>,
     alter_isr_manager: Arc<AlterIsrManager>,
     isr_shrink_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Replication throttles (KIP-73): read by the fetch handler (leader side) and the replica
+    /// fetchers (follower side), set by the dynamic config manager.
+    replication_quotas: Arc<crate::replication_quota::ReplicationQuotas>,
 }
 
 /// Wall-clock milliseconds.
@@ -82,7 +85,13 @@ impl ReplicaManager {
             broker_epoch,
             controller_epoch: AtomicI32::new(0),
             partitions: RwLock::new(HashMap::new()),
+            replication_quotas: Arc::default(),
         })
+    }
+
+    /// The leader/follower replication quotas of this broker.
+    pub fn replication_quotas(&self) -> &Arc<crate::replication_quota::ReplicationQuotas> {
+        &self.replication_quotas
     }
 
     /// Start background work: the AlterIsr sender and the ISR shrink task, which runs every

@@ -258,7 +258,13 @@ impl KafkaServer {
             group_coordinator,
         });
         let listener: Arc<dyn TopicConfigListener> = log_manager.clone();
-        let dynamic_config = DynamicConfigManager::start(zk.clone(), topic_configs, listener);
+        let dynamic_config = DynamicConfigManager::start(
+            zk.clone(),
+            topic_configs,
+            listener,
+            broker_id,
+            replica_manager.replication_quotas().clone(),
+        );
 
         let mut socket_server = socket_server;
         socket_server.start(apis.clone());

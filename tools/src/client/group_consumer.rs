@@ -193,7 +193,9 @@ impl GroupConsumer {
         let starts = start_positions(&assignment, &committed, self.cfg.auto_offset_reset)?;
         self.consumed.retain(|tp, _| assignment.contains(tp));
         self.committed = committed;
-        self.pending.retain(|(t, r)| assignment.contains(&(t.clone(), r.partition)));
+        // Every partition restarts at its committed offset (Kafka's eager rebalance), so
+        // records fetched but not handed out would come again: drop them.
+        self.pending.clear();
         self.consumer.assign(starts);
         if matches!(self.coordination, Coordination::Legacy { .. }) {
             self.legacy_assigned = true;

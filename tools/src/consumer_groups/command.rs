@@ -44,34 +44,66 @@ impl From<PlanError> for CommandError {
     }
 }
 
-/// The Java exception class Kafka's clients raise for an error code.
-fn exception_class(e: ResponseError) -> &'static str {
+/// The Java exception class Kafka's clients raise for an error code, and its message.
+fn exception_parts(e: ResponseError) -> (&'static str, &'static str) {
     match e {
-        ResponseError::NonEmptyGroup => "GroupNotEmptyException",
-        ResponseError::GroupIdNotFound => "GroupIdNotFoundException",
-        ResponseError::CoordinatorNotAvailable => "CoordinatorNotAvailableException",
-        ResponseError::NotCoordinator => "NotCoordinatorException",
-        ResponseError::CoordinatorLoadInProgress => "CoordinatorLoadInProgressException",
-        ResponseError::InvalidGroupId => "InvalidGroupIdException",
-        ResponseError::GroupAuthorizationFailed => "GroupAuthorizationException",
-        ResponseError::TopicAuthorizationFailed => "TopicAuthorizationException",
-        ResponseError::GroupSubscribedToTopic => "GroupSubscribedToTopicException",
-        ResponseError::UnknownTopicOrPartition => "UnknownTopicOrPartitionException",
-        ResponseError::UnknownMemberId => "UnknownMemberIdException",
-        ResponseError::IllegalGeneration => "IllegalGenerationException",
-        ResponseError::RebalanceInProgress => "RebalanceInProgressException",
-        ResponseError::OffsetMetadataTooLarge => "OffsetMetadataTooLargeException",
-        ResponseError::UnsupportedVersion => "UnsupportedVersionException",
-        _ => "ApiException",
+        ResponseError::NonEmptyGroup => ("GroupNotEmptyException", "The group is not empty."),
+        ResponseError::GroupIdNotFound => ("GroupIdNotFoundException", "The group id does not exist."),
+        ResponseError::CoordinatorNotAvailable => ("CoordinatorNotAvailableException", "The coordinator is not available."),
+        ResponseError::NotCoordinator => ("NotCoordinatorException", "This is not the correct coordinator."),
+        ResponseError::CoordinatorLoadInProgress => {
+            ("CoordinatorLoadInProgressException", "The coordinator is loading and hence can't process requests.")
+        }
+        ResponseError::InvalidGroupId => ("InvalidGroupIdException", "The configured groupId is invalid."),
+        ResponseError::GroupAuthorizationFailed => ("GroupAuthorizationException", "Group authorization failed."),
+        ResponseError::TopicAuthorizationFailed => ("TopicAuthorizationException", "Topic authorization failed."),
+        ResponseError::GroupSubscribedToTopic => (
+            "GroupSubscribedToTopicException",
+            "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it.",
+        ),
+        ResponseError::UnknownTopicOrPartition => {
+            ("UnknownTopicOrPartitionException", "This server does not host this topic-partition.")
+        }
+        ResponseError::UnknownMemberId => ("UnknownMemberIdException", "The coordinator is not aware of this member."),
+        ResponseError::IllegalGeneration => ("IllegalGenerationException", "Specified group generation id is not valid."),
+        ResponseError::RebalanceInProgress => {
+            ("RebalanceInProgressException", "The group is rebalancing, so a rejoin is needed.")
+        }
+        ResponseError::OffsetMetadataTooLarge => {
+            ("OffsetMetadataTooLargeException", "The metadata field of the offset request was too large.")
+        }
+        ResponseError::UnsupportedVersion => ("UnsupportedVersionException", "The version of API is not supported."),
+        _ => ("ApiException", ""),
+    }
+}
+
+/// The message of the exception for an error code (Kafka's `Errors` default message).
+pub fn error_message(e: ResponseError) -> String {
+    match exception_parts(e) {
+        (_, "") => crate::client::error::error_name(e),
+        (_, m) => m.to_string(),
     }
 }
 
 /// `org.apache.kafka.common.errors.<Class>: <message>` for a client failure.
 pub fn exception_text(e: &ClientToolError) -> String {
     match e {
-        ClientToolError::Kafka(k) => format!("org.apache.kafka.common.errors.{}: {k}", exception_class(*k)),
+        ClientToolError::Kafka(k) => {
+            format!("org.apache.kafka.common.errors.{}: {}", exception_parts(*k).0, error_message(*k))
+        }
         other => other.to_string(),
     }
+}
+
+#[cfg(test)]
+#[test]
+fn exception_texts() {
+    assert_eq!(
+        exception_text(&ClientToolError::Kafka(ResponseError::NonEmptyGroup)),
+        "org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty."
+    );
+    assert_eq!(error_message(ResponseError::GroupIdNotFound), "The group id does not exist.");
+    assert_eq!(error_message(ResponseError::InvalidTopicException), "INVALID_TOPIC_EXCEPTION");
 }
 
 /// The groups an action applies to: `--all-groups` lists them, else the `--group` values.
@@ -159,7 +191,7 @@ pub async fn delete_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, out: &m
                 Some(ps) => partitions.extend(ps.into_iter().map(|p| (t.clone(), p))),
                 None => results.push((
                     (t, -1),
-                    Some(ResponseError::UnknownTopicOrPartition.to_string()),
+                    Some(error_message(ResponseError::UnknownTopicOrPartition)),
                 )),
             },
         }
@@ -193,8 +225,8 @@ pub async fn delete_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, out: &m
     }
     for tp in partitions {
         let status = match &outcome {
-            Ok(m) => m.get(&tp).copied().flatten().map(|e| e.to_string()),
-            Err(ClientToolError::Kafka(e)) => Some(e.to_string()),
+            Ok(m) => m.get(&tp).copied().flatten().map(error_message),
+            Err(ClientToolError::Kafka(e)) => Some(error_message(*e)),
             Err(e) => Some(e.to_string()),
         };
         results.push((tp, status));

@@ -6,6 +6,7 @@
 //! move on one of its partitions, or `max_wait_ms`.
 
 pub mod encode;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,12 @@ pub async fn handle(apis: &KafkaApis, ctx: &RequestContext, req: FetchRequest) -
         waited = !purgatory::wait_any_change(&mut receivers, deadline).await;
         reads = read_all(apis, &req, replica_id, max_bytes, read_committed);
     }
+    // Replication throttle (leader side): count what throttled partitions send to followers.
+    throttle::record_leader_bytes(
+        &apis.replica_manager,
+        replica_id,
+        reads.iter().flat_map(|(t, ps)| ps.iter().map(move |(p, r)| (t.as_str(), *p, r))),
+    );
 
     let topics: Vec<FetchedTopic> = reads
         .into_iter()
@@ -100,7 +107,9 @@ fn read_all(apis: &KafkaApis, req: &FetchRequest, replica_id: i32, max_bytes: u3
                 // Decoded as -1 before v12.
                 last_fetched_epoch: p.last_fetched_epoch,
             };
-            let read = apis.replica_manager.read_partition(t.topic.0.as_str(), p.partition, params, isolation);
+            let mut read = apis.replica_manager.read_partition(t.topic.0.as_str(), p.partition, params, isolation);
+            // Replication throttle (leader side): no records for throttled out-of-sync followers.
+            throttle::throttle_leader_read(&apis.replica_manager, t.topic.0.as_str(), p.partition, replica_id, &mut read);
             let n = read.bytes() as u32;
             if n > 0 {
                 first_non_empty_seen = true;
