@@ -331,3 +331,40 @@ def test_console_consumer_legacy_zookeeper_offsets(cluster):
     assert offsets == {0: 3, 1: 3}
     more = produce_per_partition(c, topic, 2, 1, tag="more")
     assert sorted(run_zk(2)) == sorted(more)
+
+
+def test_console_consumer_and_librdkafka_share_a_group(cluster):
+    """The console consumer leads (it joined first) and assigns a librdkafka member its share;
+    the two read disjoint halves of the topic."""
+    c = cluster
+    topic, group = "cg-mixed", "g-mixed"
+    c.create_topic(topic, partitions=4, replication_factor=2)
+    proc = console(c, "--topic", topic, "--group", group, "--from-beginning", "--property", "print.partition=true",
+                   "--max-messages", "20", "--timeout-ms", "60000")
+    consumer = group_consumer(c, group)
+    try:
+        def members(n):
+            rows = table(cg(c, "--describe", "--group", group, "--members").stdout)
+            return len(rows) == n + 1 and rows
+        wait_until(lambda: members(1), TIMEOUT, "the console consumer alone in the group", interval=0.5)
+        consumer.subscribe([topic])
+
+        def split():
+            consumer.consume(num_messages=100, timeout=0.2)
+            rows = members(2)
+            return rows and sorted(r[-1] for r in rows[1:]) == ["2", "2"] and rows
+        rows = wait_until(split, TIMEOUT, "console consumer and librdkafka with two partitions each", interval=0.2)
+        assert {r[3] for r in rows[1:]} == {f"it-{group}", f"consumer-{group}-1"}, rows
+        sent = produce_per_partition(c, topic, 4, 10)
+        got = consume_n(consumer, 20)
+        rc, out, err = finish(proc)
+    finally:
+        consumer.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert rc == 0, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    console_parts = {int(part.split(":")[1]) for part, _ in lines}
+    rdkafka_parts = {p for p, _, _ in got}
+    assert len(console_parts) == 2 and console_parts.isdisjoint(rdkafka_parts) and len(rdkafka_parts) == 2
+    assert sorted([v for _, v in lines] + [v for _, _, v in got]) == sorted(sent)

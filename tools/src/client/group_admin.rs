@@ -160,6 +160,10 @@ impl GroupAdmin {
                     tracing::debug!(error = %e, "metadata failed; retrying");
                     tokio::time::sleep(self.retry_backoff).await;
                 }
+                // No broker answered in time: what the admin client reports then.
+                Err(ClientToolError::Network(_)) => {
+                    return Err(ClientToolError::Timeout("Timed out waiting for a node assignment.".into()))
+                }
                 Err(e) => return Err(e),
             }
         }
