@@ -112,46 +112,66 @@ impl ReplicaFetcherManager {
 
     /// Start (or move) fetching `tp` from `leader` at leader epoch `leader_epoch`.
     pub fn add_partition(&self, rm: &Arc<ReplicaManager>, tp: TopicPartition, leader: LeaderEndpoint, leader_epoch: i32) {
-        self.remove_partitions(std::slice::from_ref(&tp));
+        self.add_partitions(rm, vec![(tp, leader, leader_epoch)]);
+    }
+
+    /// Start (or move) fetching each `(partition, leader, leader epoch)`: Kafka's
+    /// `addFetcherForPartitions`, one call for a whole LeaderAndIsr batch, so each fetcher task
+    /// learns of its new partitions at once instead of starting a fetch per added partition.
+    pub fn add_partitions(&self, rm: &Arc<ReplicaManager>, adds: Vec<(TopicPartition, LeaderEndpoint, i32)>) {
+        if adds.is_empty() {
+            return;
+        }
+        let tps: Vec<TopicPartition> = adds.iter().map(|(tp, _, _)| tp.clone()).collect();
+        self.remove_partitions(&tps);
         let mut fetchers = self.fetchers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = fetchers.get(&leader.broker_id) {
-            if f.endpoint != leader {
-                if let Some(old) = fetchers.remove(&leader.broker_id) {
-                    old.task.abort();
+        let mut woken: Vec<Arc<Notify>> = Vec::new();
+        for (tp, leader, leader_epoch) in adds {
+            if let Some(f) = fetchers.get(&leader.broker_id) {
+                if f.endpoint != leader {
+                    if let Some(old) = fetchers.remove(&leader.broker_id) {
+                        old.task.abort();
+                    }
                 }
             }
-        }
-        let f = fetchers.entry(leader.broker_id).or_insert_with(|| {
-            let partitions = Arc::new(Mutex::new(HashMap::new()));
-            let wake = Arc::new(Notify::new());
-            let task = tokio::spawn(run_fetcher(
-                Arc::downgrade(rm),
-                self.broker_id,
-                leader.clone(),
-                partitions.clone(),
-                wake.clone(),
-                self.settings,
-            ));
-            FetcherTask { endpoint: leader.clone(), partitions, wake, task }
-        });
-        // Without epochs a follower cannot learn where it diverged: truncate to the high watermark
-        // first (spec §3.7). With epochs it fetches from its LEO and the leader says if it diverged.
-        if let Some(p) = rm.get_partition(&tp.topic, tp.partition) {
-            let log = p.log();
-            if log.leader_epoch_cache().latest_epoch().is_none() && log.high_watermark() < log.log_end_offset() {
-                tracing::info!(
-                    "Truncating {tp} to its high watermark {} (log has no leader epochs; LEO was {})",
-                    log.high_watermark(),
-                    log.log_end_offset()
-                );
-                if let Err(e) = log.truncate_to(log.high_watermark()) {
-                    tracing::error!("could not truncate {tp}: {e}");
+            let f = fetchers.entry(leader.broker_id).or_insert_with(|| {
+                let partitions = Arc::new(Mutex::new(HashMap::new()));
+                let wake = Arc::new(Notify::new());
+                let task = tokio::spawn(run_fetcher(
+                    Arc::downgrade(rm),
+                    self.broker_id,
+                    leader.clone(),
+                    partitions.clone(),
+                    wake.clone(),
+                    self.settings,
+                ));
+                FetcherTask { endpoint: leader.clone(), partitions, wake, task }
+            });
+            // Without epochs a follower cannot learn where it diverged: truncate to the high
+            // watermark first (spec §3.7). With epochs it fetches from its LEO and the leader says
+            // if it diverged.
+            if let Some(p) = rm.get_partition(&tp.topic, tp.partition) {
+                let log = p.log();
+                if log.leader_epoch_cache().latest_epoch().is_none() && log.high_watermark() < log.log_end_offset() {
+                    tracing::info!(
+                        "Truncating {tp} to its high watermark {} (log has no leader epochs; LEO was {})",
+                        log.high_watermark(),
+                        log.log_end_offset()
+                    );
+                    if let Err(e) = log.truncate_to(log.high_watermark()) {
+                        tracing::error!("could not truncate {tp}: {e}");
+                    }
                 }
             }
+            tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
+            f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None, in_sync: false });
+            if !woken.iter().any(|w| Arc::ptr_eq(w, &f.wake)) {
+                woken.push(f.wake.clone());
+            }
         }
-        tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
-        f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None, in_sync: false });
-        f.wake.notify_one();
+        for w in woken {
+            w.notify_one();
+        }
     }
 
     /// Stop fetching these partitions; fetcher tasks left without partitions end.
@@ -243,6 +263,8 @@ async fn run_fetcher(
         }
         let Some(c) = conn.as_mut() else { continue };
         let request = build_fetch(&rm, broker_id, &snapshot, settings);
+        // By map: a fetch may carry thousands of partitions (a scan per partition was O(n²)).
+        let sent_epochs: HashMap<&TopicPartition, i32> = snapshot.iter().map(|(tp, s)| (tp, s.leader_epoch)).collect();
         match c.send(&request, 12).await {
             Ok(response) => {
                 let mut out_of_range: Vec<TopicPartition> = Vec::new();
@@ -254,7 +276,7 @@ async fn run_fetcher(
                     for topic in &response.responses {
                         for p in &topic.partitions {
                             let tp = TopicPartition { topic: topic.topic.0.to_string(), partition: p.partition_index };
-                            let sent_epoch = snapshot.iter().find(|(t, _)| *t == tp).map(|(_, s)| s.leader_epoch);
+                            let sent_epoch = sent_epochs.get(&tp).copied();
                             // Skip partitions removed or moved to another epoch since the request.
                             if guard.get(&tp).map(|s| s.leader_epoch) != sent_epoch || sent_epoch.is_none() {
                                 continue;
@@ -312,6 +334,7 @@ async fn run_fetcher(
 
 fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, FetchState)], s: FetcherSettings) -> FetchRequest {
     let mut topics: Vec<FetchTopic> = Vec::new();
+    let mut topic_slot: HashMap<&str, usize> = HashMap::new();
     for (tp, state) in parts {
         let Some(p) = rm.get_partition(&tp.topic, tp.partition) else { continue };
         let log = p.log();
@@ -322,13 +345,16 @@ fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, Fe
             .with_last_fetched_epoch(log.leader_epoch_cache().latest_epoch().unwrap_or(-1))
             .with_log_start_offset(log.log_start_offset())
             .with_partition_max_bytes(s.partition_max_bytes);
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
-            Some(t) => t.partitions.push(fp),
-            None => topics.push(
-                FetchTopic::default()
-                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
-                    .with_partitions(vec![fp]),
-            ),
+        match topic_slot.get(tp.topic.as_str()) {
+            Some(&i) => topics[i].partitions.push(fp),
+            None => {
+                topic_slot.insert(tp.topic.as_str(), topics.len());
+                topics.push(
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                        .with_partitions(vec![fp]),
+                );
+            }
         }
     }
     FetchRequest::default()

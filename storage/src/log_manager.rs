@@ -83,7 +83,7 @@ fn delete_dir_name(tp: &TopicPartition) -> String {
 
 /// Most threads [`LogManager::get_or_create_logs`] creates logs with: log creation mostly waits on
 /// fsyncs, so more threads than cores still help.
-pub const CREATE_THREADS: usize = 8;
+pub const CREATE_THREADS: usize = 16;
 
 /// Index of the first dir holding fewest logs (Kafka's `nextLogDirs` order), or None without dirs.
 fn least_loaded(counts: &[usize]) -> Option<usize> {

@@ -1,9 +1,12 @@
 //! LeaderAndIsr and StopReplica: the controller telling this broker what it leads, follows or drops.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use storage::log_manager::par_map;
 use storage::TopicPartition;
+use uuid::Uuid;
 use wire::kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
 use wire::kafka_protocol::messages::leader_and_isr_response::{LeaderAndIsrPartitionError, LeaderAndIsrTopicError};
 use wire::kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
@@ -58,39 +61,53 @@ impl ReplicaManager {
             }
         }
         let mut response = LeaderAndIsrResponse::default();
+        let _serial = self.state_change_lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = self.check_controller_request(req.controller_epoch, req.broker_epoch) {
             tracing::warn!("ignoring LeaderAndIsr from controller {} epoch {}: {e:?}", req.controller_id.0, req.controller_epoch);
             response.error_code = e.code();
             return response;
         }
-        let now = now_ms();
         let mut errors = Vec::with_capacity(states.len());
         let leaders: Vec<LeaderEndpoint> = req
             .live_leaders
             .iter()
             .map(|l| LeaderEndpoint { broker_id: l.broker_id.0, host: l.host_name.to_string(), port: l.port })
             .collect();
-        for (s, topic_id) in &states {
-            let error = self.apply_partition_state(s, topic_id.as_deref(), &leaders, now);
+        self.create_logs(&states);
+        // Taken after the (possibly long) log creation: followers get replica.lag.time.max.ms from
+        // now, not from when the request arrived.
+        let now = now_ms();
+        // As Kafka's makeLeaders/makeFollowers: stop fetching every partition whose state changes
+        // first, apply the states (in parallel: becoming leader fsyncs the leader epoch checkpoint),
+        // then start the followers' fetchers in one batch.
+        let changing: Vec<TopicPartition> = states
+            .iter()
+            .filter(|(s, _)| self.get_partition(&s.topic_name.0, s.partition_index).is_none_or(|p| s.leader_epoch > p.leader_epoch()))
+            .map(|(s, _)| TopicPartition { topic: s.topic_name.0.to_string(), partition: s.partition_index })
+            .collect();
+        self.fetcher_manager.remove_partitions(&changing);
+        let outcomes = par_map(&states, |(s, topic_id)| self.apply_partition_state(s, topic_id.as_deref(), &leaders, now));
+        let mut fetches = Vec::new();
+        for ((s, topic_id), (error, fetch)) in states.iter().zip(outcomes) {
             errors.push((s.topic_name.clone(), s.partition_index, error, topic_id.clone()));
+            fetches.extend(fetch);
         }
+        self.fetcher_manager.add_partitions(self, fetches);
         if version >= 5 {
+            // One entry per topic id, in request order; lookups by map (a request may name 10,000
+            // topics).
+            let ids: HashMap<&str, Uuid> = req.topic_states.iter().map(|t| (t.topic_name.0.as_str(), t.topic_id)).collect();
             let mut by_topic: Vec<LeaderAndIsrTopicError> = Vec::new();
+            let mut slot_of: HashMap<Uuid, usize> = HashMap::new();
             for (topic, p, err, _) in &errors {
-                let topic_id = req
-                    .topic_states
-                    .iter()
-                    .find(|t| &t.topic_name == topic)
-                    .map(|t| t.topic_id)
-                    .unwrap_or_default();
-                let entry = match by_topic.iter_mut().find(|t| t.topic_id == topic_id) {
-                    Some(e) => e,
-                    None => {
-                        by_topic.push(LeaderAndIsrTopicError::default().with_topic_id(topic_id));
-                        by_topic.last_mut().expect("just pushed")
-                    }
-                };
-                entry.partition_errors.push(LeaderAndIsrPartitionError::default().with_partition_index(*p).with_error_code(*err));
+                let topic_id = ids.get(topic.0.as_str()).copied().unwrap_or_default();
+                let slot = *slot_of.entry(topic_id).or_insert_with(|| {
+                    by_topic.push(LeaderAndIsrTopicError::default().with_topic_id(topic_id));
+                    by_topic.len() - 1
+                });
+                by_topic[slot]
+                    .partition_errors
+                    .push(LeaderAndIsrPartitionError::default().with_partition_index(*p).with_error_code(*err));
             }
             response.topics = by_topic;
         } else {
@@ -104,14 +121,47 @@ impl ReplicaManager {
         response
     }
 
-    /// One partition of a LeaderAndIsr request; returns its error code.
+    /// Creates, in one batch, the logs of the partitions this request makes this broker host for
+    /// the first time (see `LogManager::get_or_create_logs`: dirs chosen once per batch, files and
+    /// fsyncs on several threads). Failures are left for [`Self::apply_partition_state`], which
+    /// tries that partition again and reports its error.
+    fn create_logs(&self, states: &[(LeaderAndIsrPartitionState, Option<String>)]) {
+        let wanted: Vec<(TopicPartition, Option<String>)> = states
+            .iter()
+            .filter(|(s, _)| s.replicas.iter().any(|b| b.0 == self.broker_id))
+            .filter(|(s, _)| self.get_partition(&s.topic_name.0, s.partition_index).is_none())
+            .map(|(s, id)| (TopicPartition { topic: s.topic_name.0.to_string(), partition: s.partition_index }, id.clone()))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let failed = self.log_manager.get_or_create_logs(&wanted).iter().filter(|r| r.is_err()).count();
+        tracing::info!("created or found {} logs in {:?} ({failed} failed)", wanted.len(), started.elapsed());
+    }
+
+    /// One partition of a LeaderAndIsr request (its fetcher already stopped); returns its error
+    /// code and, for a follower of a live leader, the fetch to start.
     fn apply_partition_state(
         self: &Arc<Self>,
         s: &LeaderAndIsrPartitionState,
         topic_id: Option<&str>,
         leaders: &[LeaderEndpoint],
         now: i64,
-    ) -> i16 {
+    ) -> (i16, Option<(TopicPartition, LeaderEndpoint, i32)>) {
+        match self.apply_partition_state_inner(s, topic_id, leaders, now) {
+            Ok(fetch) => (0, fetch),
+            Err(code) => (code, None),
+        }
+    }
+
+    fn apply_partition_state_inner(
+        self: &Arc<Self>,
+        s: &LeaderAndIsrPartitionState,
+        topic_id: Option<&str>,
+        leaders: &[LeaderEndpoint],
+        now: i64,
+    ) -> Result<Option<(TopicPartition, LeaderEndpoint, i32)>, i16> {
         let topic = s.topic_name.0.as_str();
         let new_state = LeadershipState {
             leader: s.leader.0,
@@ -124,7 +174,7 @@ impl ReplicaManager {
         let existing = self.get_partition(topic, s.partition_index);
         if let (Some(p), Some(id)) = (&existing, topic_id) {
             if p.topic_id().is_some_and(|existing_id| existing_id != id) {
-                return code(ResponseError::InconsistentTopicId);
+                return Err(code(ResponseError::InconsistentTopicId));
             }
         }
         if let Some(p) = &existing {
@@ -135,11 +185,11 @@ impl ReplicaManager {
                     s.leader_epoch,
                     p.leader_epoch()
                 );
-                return code(ResponseError::StaleControllerEpoch);
+                return Err(code(ResponseError::StaleControllerEpoch));
             }
         }
         if !new_state.replicas.contains(&self.broker_id) {
-            return code(ResponseError::UnknownTopicOrPartition);
+            return Err(code(ResponseError::UnknownTopicOrPartition));
         }
         let partition = match existing {
             Some(p) => p,
@@ -149,7 +199,7 @@ impl ReplicaManager {
                     Ok(l) => l,
                     Err(e) => {
                         tracing::error!("could not create log for {tp}: {e}");
-                        return code(storage_error(&e));
+                        return Err(code(storage_error(&e)));
                     }
                 };
                 let p = Arc::new(Partition::new(tp, self.broker_id, log, topic_id.map(String::from), LeadershipState {
@@ -166,10 +216,9 @@ impl ReplicaManager {
         };
         let tp = partition.topic_partition().clone();
         if new_state.leader == self.broker_id {
-            self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
             if let Err(e) = partition.make_leader(new_state.clone(), now) {
                 tracing::error!("could not become leader of {topic}-{}: {e}", s.partition_index);
-                return code(storage_error(&e));
+                return Err(code(storage_error(&e)));
             }
             tracing::info!(
                 "became leader of {topic}-{} at leader epoch {} with ISR {:?}",
@@ -179,26 +228,25 @@ impl ReplicaManager {
             );
         } else {
             partition.make_follower(new_state.clone());
-            match leaders.iter().find(|l| l.broker_id == new_state.leader) {
-                Some(leader) => {
-                    self.fetcher_manager.add_partition(self, tp, leader.clone(), new_state.leader_epoch)
-                }
-                // Leader not live (or none): no fetcher until the next LeaderAndIsr.
-                None => self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp)),
-            }
             tracing::info!(
                 "became follower of {topic}-{} (leader {}, leader epoch {})",
                 s.partition_index,
                 new_state.leader,
                 new_state.leader_epoch
             );
+            // Leader not live (or none): no fetcher until the next LeaderAndIsr.
+            return Ok(leaders
+                .iter()
+                .find(|l| l.broker_id == new_state.leader)
+                .map(|leader| (tp, leader.clone(), new_state.leader_epoch)));
         }
-        0
+        Ok(None)
     }
 
     /// Apply a StopReplica request (spec §2.14): drop the partitions, deleting their logs if asked.
     pub fn stop_replicas(&self, req: &StopReplicaRequest, version: i16) -> StopReplicaResponse {
         let mut response = StopReplicaResponse::default();
+        let _serial = self.state_change_lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = self.check_controller_request(req.controller_epoch, req.broker_epoch) {
             response.error_code = e.code();
             return response;
@@ -269,3 +317,4 @@ impl ReplicaManager {
         0
     }
 }
+

@@ -35,6 +35,9 @@ pub struct ReplicaManager {
     metadata_cache: Arc<MetadataCache>,
     alter_isr_manager: Arc<AlterIsrManager>,
     isr_shrink_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Kafka's `replicaStateChangeLock`: one LeaderAndIsr or StopReplica at a time. The controller
+    /// resends a request that timed out while the first copy is still being applied.
+    state_change_lock: std::sync::Mutex<()>,
     /// Replication throttles (KIP-73): read by the fetch handler (leader side) and the replica
     /// fetchers (follower side), set by the dynamic config manager.
     replication_quotas: Arc<crate::replication_quota::ReplicationQuotas>,
@@ -77,6 +80,7 @@ impl ReplicaManager {
             metadata_cache,
             alter_isr_manager,
             isr_shrink_task: std::sync::Mutex::new(None),
+            state_change_lock: std::sync::Mutex::new(()),
             fetcher_manager: ReplicaFetcherManager::new(config.broker_id, settings),
             broker_id: config.broker_id,
             config,
