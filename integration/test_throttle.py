@@ -95,3 +95,38 @@ def test_reassignment_is_throttled_and_verify_removes_throttle(cluster2):
         cfg = _configs(c, f"brokers/{b}")
         assert "leader.replication.throttled.rate" not in cfg and "follower.replication.throttled.rate" not in cfg, cfg
     assert mb.log_end_offset(mb.broker(c, 2), topic, 0) == n
+
+
+def test_default_broker_rate_and_wildcard_replicas_from_kafka_configs(cluster2):
+    """The `<default>` broker entity's rates (kafka-configs --entity-default) and a topic's `*`
+    throttled replicas, set while the brokers run, throttle a plain (unthrottled) reassignment."""
+    c = cluster2
+    topic = "wild"
+    size, rate = 10 * 1024 * 1024, 1_000_000
+    mb.create_topic(c, topic, assignment_spec="1")
+    value = os.urandom(1000)
+    clients.produce_sync(c.bootstrap, topic, ((None, value) for _ in range(size // 1000)), acks="1",
+                         **{"linger.ms": 20, "batch.size": 500_000})
+
+    def configs(*args):
+        p = c.tool("kafka-configs.sh", "--zookeeper", c.zk.connect, "--alter", *args)
+        assert p.returncode == 0, p.stdout + p.stderr
+    configs("--entity-type", "brokers", "--entity-default", "--add-config",
+            f"leader.replication.throttled.rate={rate},follower.replication.throttled.rate={rate}")
+    configs("--entity-type", "topics", "--entity-name", topic, "--add-config",
+            "leader.replication.throttled.replicas=*,follower.replication.throttled.replicas=*")
+    assert _configs(c, "brokers/<default>")["leader.replication.throttled.rate"] == str(rate)
+
+    plan = {"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": [2]}]}
+    path = os.path.join(c.workdir, "reassign.json")
+    with open(path, "w") as f:
+        json.dump(plan, f)
+    t0 = time.monotonic()
+    p = _reassign(c, "--reassignment-json-file", path, "--execute")
+    assert p.returncode == 0, p.stdout + p.stderr
+    wait_until(lambda: mb.assignment(c, topic) == {0: [2]} and not c.zk.exists("/admin/reassign_partitions"),
+               60, "the throttled move to complete", interval=0.25)
+    elapsed = time.monotonic() - t0
+    print(f"moved {size} bytes in {elapsed:.1f}s: {size / elapsed:.0f} B/s with a default {rate} B/s throttle")
+    assert elapsed >= 0.6 * size / rate, f"not throttled: {elapsed:.1f}s"
+    assert elapsed <= 3 * size / rate, f"far slower than the throttle: {elapsed:.1f}s"
