@@ -59,7 +59,7 @@ enum Source {
     /// `console-consumer-<n>` group with auto-commit off; as the only member of that group it
     /// gets every partition and commits nothing, which is what direct assignment does without
     /// leaving a dead group behind in the coordinator.
-    Direct(Consumer),
+    Direct(Box<Consumer>),
     /// A user-given group: partitions come from the group (or, with `--zookeeper`, from the
     /// legacy offsets in ZooKeeper) and consumed positions are committed.
     Group(Box<GroupConsumer>),
@@ -111,7 +111,7 @@ async fn run(mut s: ConsoleConsumerSettings) -> i32 {
     let consumer = Consumer::new(cluster, s.consumer.clone(), s.subscription.clone());
     let direct = !s.group_given || matches!(s.subscription, Subscription::Partition { .. });
     let mut source = if direct {
-        Source::Direct(consumer)
+        Source::Direct(Box::new(consumer))
     } else {
         let coordination = if s.zookeeper.is_some() {
             Coordination::Legacy { group_id: s.group_id.clone() }
@@ -122,7 +122,7 @@ async fn run(mut s: ConsoleConsumerSettings) -> i32 {
             cfg.rebalance_timeout = s.group.max_poll_interval;
             cfg.assignors = s.group.assignors.clone();
             cfg.retry_backoff = s.consumer.retry_backoff;
-            Coordination::Member(GroupMember::new(cfg))
+            Coordination::Member(Box::new(GroupMember::new(cfg)))
         };
         let cfg = GroupConsumerConfig {
             auto_offset_reset: s.consumer.auto_offset_reset,

@@ -21,7 +21,7 @@ pub type Tp = (String, i32);
 /// Where the group's assignment and offsets live.
 pub enum Coordination {
     /// A member of a coordinator-managed group.
-    Member(GroupMember),
+    Member(Box<GroupMember>),
     /// The legacy ZooKeeper consumer path: all partitions, offsets through v0 requests.
     Legacy {
         /// The group id offsets are stored under.

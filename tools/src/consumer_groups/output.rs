@@ -50,7 +50,7 @@ pub fn offset_rows(
     log_end: &BTreeMap<Tp, Option<i64>>,
 ) -> Vec<OffsetRow> {
     let mut members: Vec<_> = desc.members.iter().filter(|m| !m.assignment.is_empty()).collect();
-    members.sort_by(|a, b| b.assignment.len().cmp(&a.assignment.len()));
+    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
     let mut rows = Vec::new();
     let mut assigned: Vec<&Tp> = Vec::new();
     let row = |tp: &Tp, consumer: Option<String>, host: Option<String>, client: Option<String>| {
@@ -124,8 +124,8 @@ pub fn print_offsets(rows: &[OffsetRow], out: &mut dyn Write) {
     }
     let _ = writeln!(
         out,
-        "\n{:<g$} {:<t$} {:<10} {:<15} {:<15} {:<15} {:<c$} {:<h$} {}",
-        "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"
+        "\n{:<g$} {:<t$} {:<10} {:<15} {:<15} {:<15} {:<c$} {:<h$} CLIENT-ID",
+        "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST"
     );
     for r in rows {
         let _ = writeln!(
@@ -206,7 +206,7 @@ pub fn print_state(desc: &GroupDescription, out: &mut dyn Write) {
     let Node { id, host, port } = &desc.coordinator;
     let coordinator = format!("{host}:{port} ({id})");
     let w = coordinator.len().max(25);
-    let _ = write!(out, "\n{:<w$} {:<25} {:<20} {:<15} {}", "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS");
+    let _ = write!(out, "\n{:<w$} {:<25} {:<20} {:<15} #MEMBERS", "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE");
     let _ = write!(out, "\n{:<w$} {:<25} {:<20} {:<15} {}", desc.group_id, coordinator, desc.assignor, desc.state, desc.members.len());
     let _ = writeln!(out);
 }
@@ -214,7 +214,7 @@ pub fn print_state(desc: &GroupDescription, out: &mut dyn Write) {
 /// `--list --state`: `GROUP STATE` with the group column at least 15 wide.
 pub fn print_group_states(groups: &[(String, String)], out: &mut dyn Write) {
     let w = groups.iter().map(|(g, _)| g.len()).max().unwrap_or(0).max(15);
-    let _ = writeln!(out, "{:<w$} {}", "GROUP", "STATE");
+    let _ = writeln!(out, "{:<w$} STATE", "GROUP");
     for (g, s) in groups {
         let _ = writeln!(out, "{g:<w$} {s}");
     }

@@ -211,9 +211,10 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// `+hh`, `+hhmm`, `+hh:mm`); without a zone the time is UTC. Returns epoch milliseconds.
 pub fn parse_datetime(text: &str) -> Result<i64, String> {
     if text.split('T').count() < 2 {
-        return Err(format!(
+        return Err(
             "java.text.ParseException: Error parsing timestamp. It does not contain a 'T' according to ISO8601 format"
-        ));
+                .to_string(),
+        );
     }
     let unparseable = || format!("java.text.ParseException: Unparseable date: \"{text}\"");
     let re = Regex::new(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})(Z|[+-]\d{2}(?::?\d{2})?)?$")
@@ -244,7 +245,7 @@ pub fn parse_datetime(text: &str) -> Result<i64, String> {
 /// `java.time.Duration.parse` for `PnDTnHnMnS` (signs, fractional seconds, either case).
 /// Returns milliseconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let err = || format!("java.time.format.DateTimeParseException: Text cannot be parsed to a Duration");
+    let err = || "java.time.format.DateTimeParseException: Text cannot be parsed to a Duration".to_string();
     let re = Regex::new(
         r"^(?i)([-+]?)P(?:([-+]?[0-9]+)D)?(T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?$",
     )
