@@ -7,11 +7,9 @@ The tests share one cluster and run in file order: the protocol test first (it n
 `__consumer_offsets` does not exist yet), the coordinator-failover test last (it kills a broker).
 """
 
-import json
 import os
 import signal
-import subprocess
-import sys
+import threading
 import time
 
 import pytest
@@ -20,12 +18,11 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 import clients
 import groupwire as gw
 import multibroker as mb
+from group_worker import TIMEOUT, Worker, analyse, wait_consumed_to, wait_split
 from harness import wait_until
 
 OFFSETS = "__consumer_offsets"
 SESSION_MS = 6000
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "group_worker.py")
-TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -36,86 +33,7 @@ def cluster():
     c.close()
 
 
-# -- consumer processes --------------------------------------------------------------------------
-class Worker:
-    """One group_worker.py process and a reader for its JSON-lines event log."""
-
-    def __init__(self, c, name, topic, group, **opts):
-        self.name = name
-        self.log = os.path.join(c.workdir, f"worker-{name}.jsonl")
-        self.out = os.path.join(c.workdir, f"worker-{name}.out")
-        cmd = [sys.executable, WORKER, "--bootstrap", c.bootstrap, "--topic", topic, "--group", group,
-               "--log", self.log, "--client-id", f"it-{name}"]
-        for k, v in opts.items():
-            if v is not None:
-                cmd += [f"--{k.replace('_', '-')}", str(v)]
-        with open(self.out, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-        self.killed_at = None
-
-    def events(self):
-        try:
-            with open(self.log) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return []
-        out = []
-        for ln in lines:
-            try:
-                out.append(json.loads(ln))
-            except ValueError:  # a line cut short by kill -9
-                pass
-        return out
-
-    def assignment(self):
-        """The partitions held now, replaying assign/revoke/lost (eager: revoke all, then assign)."""
-        held = set()
-        for e in self.events():
-            if e["ev"] == "assign":
-                held = set(e["parts"])
-            elif e["ev"] in ("revoke", "lost"):
-                held -= set(e["parts"])
-        return held
-
-    def rebalance_events(self):
-        return [e for e in self.events() if e["ev"] in ("assign", "revoke", "lost")]
-
-    def messages(self):
-        return [e for e in self.events() if e["ev"] == "msg"]
-
-    def committed(self):
-        """{partition: last offset the broker accepted from this worker}."""
-        out = {}
-        for e in self.events():
-            if e["ev"] == "commit":
-                for p, o in e["ok"].items():
-                    out[int(p)] = o
-        return out
-
-    def kill9(self):
-        self.killed_at = time.time()
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self):
-        """SIGTERM: the worker closes its consumer (LeaveGroup for a dynamic member)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-                raise AssertionError(f"worker {self.name} did not close within 30s")
-
-    def summary(self):
-        evs = self.events()
-        return (f"worker {self.name}: {sum(e['ev'] == 'msg' for e in evs)} msgs, rebalance events "
-                f"{[(e['ev'], e['parts']) for e in evs if e['ev'] in ('assign', 'revoke', 'lost')]}, "
-                f"commits ok {sum(bool(e['ok']) for e in evs if e['ev'] == 'commit')}, failed "
-                f"{[e['failed'] for e in evs if e['ev'] == 'commit' and e['failed']][:5]}")
-
-
+# -- consumer processes (group_worker.py) ---------------------------------------------------------
 @pytest.fixture
 def workers(cluster, request):
     made = []
@@ -137,96 +55,8 @@ def workers(cluster, request):
             print(f"--- {w.out} ---\n{open(w.out, errors='replace').read()[-3000:]}")
 
 
-def wait_split(members, counts, partitions, timeout=TIMEOUT):
-    """Waits until the members' assignments are disjoint, cover `partitions` and have these sizes
-    (sorted); returns [set] in member order."""
-    def ready():
-        held = [w.assignment() for w in members]
-        union = set().union(*held)
-        if sorted(len(h) for h in held) != sorted(counts) or union != set(partitions):
-            return None
-        return held if sum(len(h) for h in held) == len(union) else None
-    return wait_until(ready, timeout, f"assignment sizes {counts} over {len(partitions)} partitions, now "
-                      + "; ".join(f"{w.name}={sorted(w.assignment())}" for w in members), interval=0.3)
-
-
-def wait_consumed_to(members, ends, timeout=TIMEOUT, committed=True):
-    """Waits until, for every partition p, some member consumed offset ends[p] - 1 and (if
-    `committed`) some member's last accepted commit for p is ends[p]."""
-    def ready():
-        seen = {}
-        done = {}
-        for w in members:
-            for m in w.messages():
-                seen[m["p"]] = max(seen.get(m["p"], -1), m["o"])
-            for p, o in w.committed().items():
-                done[p] = max(done.get(p, 0), o)
-        return all(seen.get(p, -1) >= e - 1 and (not committed or done.get(p, 0) >= e)
-                   for p, e in ends.items() if e > 0)
-    wait_until(ready, timeout, f"members to consume{' and commit' if committed else ''} up to {ends}", interval=0.3)
-
-
 def high_watermarks(c, topic, partitions):
     return {p: clients.watermarks(c.bootstrap, topic, p)[1] for p in partitions}
-
-
-def analyse(members, acked):
-    """Checks a group's consumption history. `acked`: {p: [(seq, offset)]} from the producer.
-    A *session* is the run of records one member consumed from one partition between being
-    assigned it and losing it. Returns (problems, report)."""
-    problems = []
-    sessions = {}   # p -> [dict(worker, assigned_at, msgs=[(t, offset, value)])]
-    commits = {}    # p -> [(t, offset)] accepted commits
-    for w in members:
-        current = {}
-        for e in w.events():
-            if e["ev"] == "assign":
-                for p in e["parts"]:
-                    current[p] = dict(worker=w.name, assigned_at=e["t"], msgs=[])
-                    sessions.setdefault(p, []).append(current[p])
-            elif e["ev"] in ("revoke", "lost"):
-                for p in e["parts"]:
-                    current.pop(p, None)
-            elif e["ev"] == "msg":
-                s = current.get(e["p"])
-                if s is None:
-                    problems.append(f"{w.name} consumed {e['p']}@{e['o']} without holding the partition")
-                    continue
-                s["msgs"].append((e["t"], e["o"], e["v"]))
-            elif e["ev"] == "commit":
-                for p, o in e["ok"].items():
-                    commits.setdefault(int(p), []).append((e["t"], o))
-    duplicates = 0
-    consumed = 0
-    for p, acks in acked.items():
-        by_offset = {}
-        live = sorted((s for s in sessions.get(p, []) if s["msgs"]), key=lambda s: s["msgs"][0][0])
-        prev_end_t = None
-        for s in live:
-            offs = [o for _, o, _ in s["msgs"]]
-            if offs != list(range(offs[0], offs[0] + len(offs))):
-                problems.append(f"p{p}: {s['worker']} consumed a non-contiguous run starting {offs[:5]}")
-            # Everything committed before this member was assigned the partition must not come back.
-            floor = max((o for t, o in commits.get(p, []) if t < s["assigned_at"]), default=0)
-            if offs[0] < floor:
-                problems.append(f"p{p}: {s['worker']} restarted at {offs[0]} below the committed {floor}")
-            if prev_end_t is not None and s["msgs"][0][0] < prev_end_t:
-                problems.append(f"p{p}: {s['worker']} consumed while the previous owner still did")
-            prev_end_t = s["msgs"][-1][0]
-            for _, o, v in s["msgs"]:
-                consumed += 1
-                if o in by_offset:
-                    duplicates += 1
-                    if by_offset[o] != v:
-                        problems.append(f"p{p}@{o}: value {v} here, {by_offset[o]} before")
-                by_offset[o] = v
-        missing = [(seq, o) for seq, o in acks if by_offset.get(o) != seq]
-        if missing:
-            problems.append(f"p{p}: {len(missing)} acknowledged records never consumed, first {missing[:5]}")
-    report = dict(consumed=consumed, duplicates=duplicates,
-                  sessions=sum(len([s for s in v if s["msgs"]]) for v in sessions.values()),
-                  commits=sum(len(v) for v in commits.values()))
-    return problems, report
 
 
 def group_consumer(c, group, **extra):
@@ -274,6 +104,29 @@ def coordinator_conn(c, group):
     return gw.GroupConn("127.0.0.1", r["port"], timeout=30)
 
 
+def in_thread(fn):
+    """Runs a blocking call (a parked JoinGroup/SyncGroup) in a thread; returns a function that
+    waits for and returns its result (or raises its exception)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def result(timeout=30):
+        t.join(timeout)
+        if t.is_alive():
+            raise AssertionError("the parked request got no answer")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+    return result
+
+
 def expected_coordinator(c, group):
     return mb.partition_state(c, OFFSETS, gw.offsets_partition(group))["leader"]
 
@@ -312,50 +165,86 @@ def test_group_lifecycle_raw(cluster):
     sub = gw.consumer_subscription([topic])
     coord = find_coordinator(c, group)["node_id"]
     other = next(b for b in c.brokers.values() if b.broker_id != coord)
-    with gw.GroupConn("127.0.0.1", broker_by_id(c, coord).port) as conn:
+    port = broker_by_id(c, coord).port
+    with gw.GroupConn("127.0.0.1", port) as conn, gw.GroupConn("127.0.0.1", port) as conn2:
         r = conn.join_group(group, session_timeout=1000, protocols=[("range", sub)])
         assert r["error"] == gw.INVALID_SESSION_TIMEOUT, r
         r = conn.join_group(group, protocols=[("range", sub)])
         assert (r["error"], r["generation"]) == (gw.MEMBER_ID_REQUIRED, -1), r
-        member = r["member_id"]
-        assert member.startswith("it-groups-") and len(member) == len("it-groups-") + 36, member
-        r = conn.join_group(group, member_id=member, protocols=[("range", sub)])
+        m1 = r["member_id"]
+        assert m1.startswith("it-groups-") and len(m1) == len("it-groups-") + 36, m1
+        r = conn.join_group(group, member_id=m1, protocols=[("range", sub)])
         assert (r["error"], r["generation"], r["protocol"], r["leader"], r["member_id"]) == \
-            (gw.NONE, 1, "range", member, member), r
-        assert [(m["member_id"], m["metadata"]) for m in r["members"]] == [(member, sub)], r
-        assert conn.heartbeat(group, 1, member)["error"] == gw.NONE  # CompletingRebalance
+            (gw.NONE, 1, "range", m1, m1), r
+        assert [(m["member_id"], m["metadata"]) for m in r["members"]] == [(m1, sub)], r
+        d = conn.describe_groups([group])[group]
+        # Only a Stable group reports its protocol and the members' metadata and assignment.
+        assert (d["state"], d["protocol"], [(m["member_id"], m["metadata"], m["assignment"]) for m in d["members"]]) \
+            == ("CompletingRebalance", "", [(m1, b"", b"")]), d
+        assert conn.heartbeat(group, 1, m1)["error"] == gw.NONE
+        assert conn.offset_commit(group, {(topic, 0): 1}, generation=1, member_id=m1) == \
+            {(topic, 0): gw.REBALANCE_IN_PROGRESS}
         mine = gw.consumer_assignment({topic: [0, 1]})
-        r = conn.sync_group(group, 1, member, assignments=[(member, mine)])
+        r = conn.sync_group(group, 1, m1, assignments=[(m1, mine)])
         assert (r["error"], r["assignment"]) == (gw.NONE, mine), r
-        assert conn.heartbeat(group, 1, member)["error"] == gw.NONE
+        assert conn.heartbeat(group, 1, m1)["error"] == gw.NONE
         assert conn.heartbeat(group, 1, "nobody")["error"] == gw.UNKNOWN_MEMBER_ID
-        assert conn.heartbeat(group, 7, member)["error"] == gw.ILLEGAL_GENERATION
+        assert conn.heartbeat(group, 7, m1)["error"] == gw.ILLEGAL_GENERATION
         d = conn.describe_groups([group])[group]
         assert (d["error"], d["state"], d["protocol_type"], d["protocol"]) == (0, "Stable", "consumer", "range"), d
         assert [(m["member_id"], m["client_id"], m["metadata"], m["assignment"]) for m in d["members"]] == \
-            [(member, "it-groups", sub, mine)], d
+            [(m1, "it-groups", sub, mine)], d
         assert d["members"][0]["client_host"].startswith("/127.0.0.1"), d
         err, groups = conn.list_groups()
         assert err == 0 and groups.get(group) == ("consumer", "Stable"), groups
         err, groups = conn.list_groups(states=["Empty"])
         assert err == 0 and group not in groups, groups
+        r = conn.join_group(group, protocol_type="connect", protocols=[("range", sub)])
+        assert r["error"] == gw.INCONSISTENT_GROUP_PROTOCOL, r
+
+        # A second member: the group waits in PreparingRebalance for the first one to rejoin.
+        r = conn2.join_group(group, protocols=[("range", sub)])
+        assert r["error"] == gw.MEMBER_ID_REQUIRED, r
+        m2 = r["member_id"]
+        join2 = in_thread(lambda: conn2.join_group(group, member_id=m2, protocols=[("range", sub)]))
+        d = wait_until(lambda: (lambda d: d if d["state"] == "PreparingRebalance" else None)(
+            conn.describe_groups([group])[group]), 10, "PreparingRebalance")
+        assert sorted(m["member_id"] for m in d["members"]) == sorted([m1, m2]), d
+        assert conn.heartbeat(group, 1, m1)["error"] == gw.REBALANCE_IN_PROGRESS
+        # Commits of the current generation are still accepted while preparing the rebalance.
+        assert conn.offset_commit(group, {(topic, 0): 2}, generation=1, member_id=m1) == {(topic, 0): 0}
+        r = conn.join_group(group, member_id=m1, protocols=[("range", sub)])
+        assert (r["error"], r["generation"], r["leader"]) == (0, 2, m1), r
+        assert sorted(m["member_id"] for m in r["members"]) == sorted([m1, m2]), r
+        r2 = join2()
+        assert (r2["error"], r2["generation"], r2["leader"], r2["member_id"], r2["members"]) == (0, 2, m1, m2, []), r2
+        a1, a2 = gw.consumer_assignment({topic: [0]}), gw.consumer_assignment({topic: [1]})
+        sync2 = in_thread(lambda: conn2.sync_group(group, 2, m2))  # parked until the leader's SyncGroup
+        assert conn.sync_group(group, 2, m1, assignments=[(m1, a1), (m2, a2)]) == \
+            {"throttle": 0, "error": 0, "assignment": a1}
+        r2 = sync2()
+        assert (r2["error"], r2["assignment"]) == (0, a2), r2
+        assert conn.heartbeat(group, 1, m1)["error"] == gw.ILLEGAL_GENERATION
+        d = conn.describe_groups([group])[group]
+        assert d["state"] == "Stable" and {m["member_id"]: m["assignment"] for m in d["members"]} == \
+            {m1: a1, m2: a2}, d
 
         # Offsets of an active member; a generation -1 commit is refused while the group has members.
-        assert conn.offset_commit(group, {(topic, 0): 5, (topic, 1): 7}, generation=1, member_id=member) == \
+        assert conn.offset_commit(group, {(topic, 0): 5, (topic, 1): 7}, generation=2, member_id=m1) == \
             {(topic, 0): 0, (topic, 1): 0}
         assert conn.offset_commit(group, {(topic, 0): 9}) == {(topic, 0): gw.UNKNOWN_MEMBER_ID}
         assert conn.offset_fetch(group, {topic: [0, 1]}) == (0, {(topic, 0): (5, 0), (topic, 1): (7, 0)})
-        assert conn.offset_commit(group, {("no-such-topic", 0): 1}, generation=1, member_id=member) == \
+        assert conn.offset_commit(group, {("no-such-topic", 0): 1}, generation=2, member_id=m1) == \
             {("no-such-topic", 0): gw.UNKNOWN_TOPIC_OR_PARTITION}
         assert conn.delete_groups([group]) == {group: gw.NON_EMPTY_GROUP}
         assert conn.offset_delete(group, {topic: [0]}) == (0, {(topic, 0): gw.GROUP_SUBSCRIBED_TO_TOPIC})
 
-        r = conn.leave_group(group, [(member, None)])
-        assert r["error"] == 0 and [m["error"] for m in r["members"]] == [0], r
-        # Kafka completes the join of a group left without members at once (Empty, generation 2).
+        r = conn.leave_group(group, [(m1, None), (m2, None), ("stranger", None)])
+        assert r["error"] == 0 and [m["error"] for m in r["members"]] == [0, 0, gw.UNKNOWN_MEMBER_ID], r
+        # Kafka completes the join of a group left without members at once (Empty, generation 3).
         d = conn.describe_groups([group])[group]
         assert (d["state"], d["members"]) == ("Empty", []), d
-        assert conn.heartbeat(group, 1, member)["error"] == gw.UNKNOWN_MEMBER_ID
+        assert conn.heartbeat(group, 2, m1)["error"] == gw.UNKNOWN_MEMBER_ID
         assert conn.offset_fetch(group, {topic: [0, 1]})[1] == {(topic, 0): (5, 0), (topic, 1): (7, 0)}
         assert conn.offset_delete(group, {topic: [0]}) == (0, {(topic, 0): 0})
         assert conn.offset_fetch(group, {topic: [0, 1]})[1] == {(topic, 0): (-1, 0), (topic, 1): (7, 0)}
@@ -423,9 +312,13 @@ def test_rebalance_on_join_and_crash(cluster, workers):
 
     problems, report = analyse([a, b, cw], prod.acked)
     print(f"produced {prod.n_acked()}, consumed {report['consumed']} in {report['sessions']} partition "
-          f"sessions, duplicates {report['duplicates']}, accepted commits {report['commits']}; the crashed "
-          f"member's partitions moved after {moved_after:.1f}s")
+          f"sessions, read again {report['duplicates']} (by how the previous owner's session ended: "
+          f"{report['duplicates_after']}), commits accepted {report['commits']}, refused "
+          f"{report['failed_commits']}; the crashed member's partitions moved after {moved_after:.1f}s")
     assert not problems, problems
+    # Graceful (eager) rebalances commit in the revoke callback: nothing is read twice after one
+    # unless such a commit was refused.
+    assert report["duplicates_after"].get("revoke", 0) == 0 or report["failed_commits"] > 0, report
     # The crashed member is only noticed when its session expires.
     assert moved_after >= SESSION_MS / 1000 - 2, moved_after
 
@@ -435,7 +328,7 @@ def test_two_groups_each_see_every_message(cluster):
     c = cluster
     topic = "g-two"
     mb.create_topic(c, topic, partitions=3, rf=3)
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(90)])
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(90)], acks="all")
     consumers = {g: group_consumer(c, g) for g in ("g-two-a", "g-two-b")}
     seen = {g: [] for g in consumers}
     try:
@@ -462,13 +355,20 @@ def test_restart_resumes_from_committed_offset(cluster, workers):
     c = cluster
     topic, group = "g-resume", "g-resume"
     mb.create_topic(c, topic, partitions=2, rf=3)
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(200)])
+    # Many small batches and one batch per fetch, so that the consumer alternates between the
+    # partitions and has commits in the middle of both.
+    prod = clients.producer(c.bootstrap, acks="all")
+    for i in range(200):
+        prod.produce(topic, value=str(i).encode(), partition=i % 2)
+        if i % 10 == 9:
+            assert prod.flush(30) == 0
     ends = high_watermarks(c, topic, [0, 1])
-    w1 = workers("w1", topic, group, commit_limit=80, batch=10)
+    assert ends == {0: 100, 1: 100}, ends
+    w1 = workers("w1", topic, group, commit_limit=80, batch=10, conf="max.partition.fetch.bytes=50")
     wait_consumed_to([w1], ends, committed=False)
     w1.kill9()
     last = w1.committed()
-    assert last and any(last.get(p, 0) < ends[p] for p in ends), (last, ends)
+    assert all(0 < last.get(p, 0) < ends[p] for p in ends), (last, ends)
     start = {p: last.get(p, 0) for p in ends}
     assert committed_offsets(c, group, topic, [0, 1]) == {p: last.get(p, -1001) for p in ends}
 
@@ -494,7 +394,7 @@ def test_kafka_python_group_commits_visible_to_librdkafka(cluster):
     c = cluster
     topic, group = "g-kp", "g-kp"
     mb.create_topic(c, topic, partitions=2, rf=3)
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(60)])
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(60)], acks="all")
     ends = high_watermarks(c, topic, [0, 1])
     kc = KafkaConsumer(topic, bootstrap_servers=c.bootstrap.split(","), group_id=group,
                        auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=SESSION_MS,
@@ -510,8 +410,9 @@ def test_kafka_python_group_commits_visible_to_librdkafka(cluster):
         kp_committed = {p: kc.committed(KTP(topic, p)) for p in (0, 1)}
     finally:
         kc.close()
-    want = {p: (max(read[p]) + 1 if p in read else None) for p in (0, 1)}
-    assert kp_committed == want, (kp_committed, want)
+    # kafka-python commits its position on every assigned partition (0 where it read nothing yet).
+    want = {p: (max(read[p]) + 1 if p in read else kp_committed[p]) for p in (0, 1)}
+    assert kp_committed == want and all(want[p] in (None, 0) for p in want if p not in read), (kp_committed, read)
     seen = committed_offsets(c, group, topic, [0, 1])
     assert seen == {p: (-1001 if want[p] is None else want[p]) for p in (0, 1)}, seen
 
@@ -526,7 +427,7 @@ def test_kafka_python_group_commits_visible_to_librdkafka(cluster):
                 if m.error() is None:
                     firsts.setdefault(m.partition(), m.offset())
                     last[m.partition()] = m.offset()
-            return all(last.get(p, -1) + 1 >= ends[p] for p in (0, 1))
+            return all((last[p] + 1 if p in last else want[p] or 0) >= ends[p] for p in (0, 1))
         wait_until(done, TIMEOUT, "librdkafka to read the rest", interval=0)
         cons.commit(offsets=[TopicPartition(topic, p, ends[p]) for p in (0, 1)], asynchronous=False)
     finally:
@@ -568,6 +469,8 @@ def test_static_member_restart_keeps_assignment(cluster, workers):
     assert [e["ev"] for e in a2.rebalance_events()] == ["assign"], a2.rebalance_events()
     with coordinator_conn(c, group) as conn:
         d = conn.describe_groups([group])[group]
+        # The crashed instance's old member id is fenced.
+        assert conn.heartbeat(group, 0, old_id, instance_id="inst-a")["error"] == gw.FENCED_INSTANCE_ID
     ids = {m["instance_id"]: m["member_id"] for m in d["members"]}
     assert d["state"] == "Stable" and sorted(ids) == ["inst-a", "inst-b"], d
     assert ids["inst-a"] != old_id and ids["inst-a"].startswith("inst-a-"), (ids, old_id)
@@ -579,8 +482,9 @@ def test_coordinator_failover_keeps_offsets(cluster, workers):
     c = cluster
     topic, group = "g-failover", "g-failover"
     mb.create_topic(c, topic, partitions=2, rf=3)
+    find_coordinator(c, group)  # creates __consumer_offsets when this test runs alone
     mb.wait_full_isr(c, OFFSETS)
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(100)], acks="all")
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100)], acks="all")
     ends = high_watermarks(c, topic, [0, 1])
     w1 = workers("fo-1", topic, group)
     wait_consumed_to([w1], ends)
@@ -598,14 +502,14 @@ def test_coordinator_failover_keeps_offsets(cluster, workers):
     moved_after = time.time() - t0
 
     # The live member carries on with the new coordinator.
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(100, 200)], acks="all")
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100, 200)], acks="all")
     ends2 = high_watermarks(c, topic, [0, 1])
     wait_consumed_to([w1], ends2)
     w1.stop()
     assert committed_offsets(c, group, topic, [0, 1]) == ends2
 
     # A consumer started afterwards resumes from the offsets committed through the new coordinator.
-    clients.produce_sync(c.bootstrap, topic, [(None, str(i).encode()) for i in range(200, 250)], acks="all")
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(200, 250)], acks="all")
     ends3 = high_watermarks(c, topic, [0, 1])
     w2 = workers("fo-2", topic, group)
     wait_consumed_to([w2], ends3)
@@ -613,5 +517,8 @@ def test_coordinator_failover_keeps_offsets(cluster, workers):
     for p in (0, 1):
         offs = [m["o"] for m in w2.messages() if m["p"] == p]
         assert offs == list(range(ends2[p], ends3[p])), f"partition {p}: {offs[:5]}..{offs[-5:]}"
+    # librdkafka drops its assignment ("lost") when no heartbeat succeeds for session.timeout.ms, which
+    # the ~6s outage (ZooKeeper session expiry + election) can exceed; it then rejoins with a new
+    # member id and the join waits for the loaded old member's session to expire.
     print(f"coordinator {coord} killed; broker {new_coord} served the offsets after {moved_after:.1f}s; "
-          f"the running member rebalanced {len(w1.rebalance_events()) - 1} times")
+          f"the running member's rebalance events: {[(e['ev'], e['parts']) for e in w1.rebalance_events()]}")
