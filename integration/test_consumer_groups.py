@@ -368,3 +368,45 @@ def test_console_consumer_and_librdkafka_share_a_group(cluster):
     rdkafka_parts = {p for p, _, _ in got}
     assert len(console_parts) == 2 and console_parts.isdisjoint(rdkafka_parts) and len(rdkafka_parts) == 2
     assert sorted([v for _, v in lines] + [v for _, _, v in got]) == sorted(sent)
+
+
+def test_console_consumers_rebalance_mid_stream_without_loss_or_duplicates(cluster):
+    """A second console consumer joins while records flow: the first commits what it printed
+    before giving partitions up, so together they print every record exactly once."""
+    import threading
+
+    c = cluster
+    topic, group = "cg-stream", "g-stream"
+    c.create_topic(topic, partitions=4, replication_factor=2)
+    sent = [f"s-{i}" for i in range(300)]
+    args = ["--topic", topic, "--group", group, "--from-beginning", "--timeout-ms", "10000",
+            "--consumer-property", "heartbeat.interval.ms=500", "--consumer-property", "auto.commit.interval.ms=60000"]
+    first = console(c, *args)
+    second = None
+    try:
+        wait_until(lambda: len(table(cg(c, "--describe", "--group", group, "--members").stdout)) == 2,
+                   TIMEOUT, "the first console consumer in the group", interval=0.5)
+        p = clients.producer(c.bootstrap)
+
+        def produce():
+            for v in sent:
+                p.produce(topic, value=v)
+                p.poll(0)
+                time.sleep(0.01)
+            p.flush(60)
+        t = threading.Thread(target=produce)
+        t.start()
+        time.sleep(1.0)
+        second = console(c, *args)
+        t.join(120)
+        results = [finish(first, timeout=120), finish(second, timeout=120)]
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    printed = []
+    for rc, out, err in results:
+        assert rc == 0, err
+        printed += out.split()
+    assert sorted(printed) == sorted(sent), (len(printed), len(set(printed)))
+    assert all(out.split() for _, out, _ in results), "both consumers should have printed records"
