@@ -410,3 +410,24 @@ def test_console_consumers_rebalance_mid_stream_without_loss_or_duplicates(clust
         printed += out.split()
     assert sorted(printed) == sorted(sent), (len(printed), len(set(printed)))
     assert all(out.split() for _, out, _ in results), "both consumers should have printed records"
+
+
+def test_console_consumer_group_with_whitelist_and_all_groups_views(cluster):
+    c = cluster
+    group = "g-whitelist"
+    for t in ("cg-wl-a", "cg-wl-b"):
+        c.create_topic(t, partitions=2, replication_factor=2)
+    sent = produce_per_partition(c, "cg-wl-a", 2, 2, tag="a") + produce_per_partition(c, "cg-wl-b", 2, 2, tag="b")
+    rc, out, err = finish(console(c, "--whitelist", "cg-wl-.*", "--group", group, "--from-beginning",
+                                  "--max-messages", "8", "--timeout-ms", "30000"))
+    assert rc == 0, err
+    assert sorted(out.split()) == sorted(sent)
+    wait_state(c, group, "Empty")
+    rows = offsets_rows(cg(c, "--describe", "--group", group))
+    assert [(r[0], r[1], r[2]) for r in rows] == [("cg-wl-a", 0, "2"), ("cg-wl-a", 1, "2"), ("cg-wl-b", 0, "2"),
+                                                  ("cg-wl-b", 1, "2")]
+    p = cg(c, "--describe", "--all-groups", "--state")
+    states = {r[0]: r for r in table(p.stdout) if r[0] != "GROUP"}
+    assert states[group][-2:] == ["Empty", "0"], p.stdout
+    p = cg(c, "--list")
+    assert group in p.stdout.split(), p.stdout
