@@ -178,7 +178,7 @@ pub fn parse_topic_arg(arg: &str) -> Result<TopicArg, PlanError> {
             let mut ps = Vec::new();
             for p in parts.split(',') {
                 let n = p.trim().parse::<i32>().map_err(|_| {
-                    PlanError::Failed(format!("java.lang.NumberFormatException: For input string: \"{p}\""))
+                    PlanError::Failed(format!("For input string: \"{p}\""))
                 })?;
                 ps.push(n);
             }
@@ -212,11 +212,11 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 pub fn parse_datetime(text: &str) -> Result<i64, String> {
     if text.split('T').count() < 2 {
         return Err(
-            "java.text.ParseException: Error parsing timestamp. It does not contain a 'T' according to ISO8601 format"
+            "Error parsing timestamp. It does not contain a 'T' according to ISO8601 format"
                 .to_string(),
         );
     }
-    let unparseable = || format!("java.text.ParseException: Unparseable date: \"{text}\"");
+    let unparseable = || format!("Unparseable date: \"{text}\"");
     let re = Regex::new(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})(Z|[+-]\d{2}(?::?\d{2})?)?$")
         .map_err(|e| e.to_string())?;
     let c = re.captures(text).ok_or_else(unparseable)?;
@@ -243,9 +243,9 @@ pub fn parse_datetime(text: &str) -> Result<i64, String> {
 }
 
 /// `java.time.Duration.parse` for `PnDTnHnMnS` (signs, fractional seconds, either case).
-/// Returns milliseconds.
+/// Returns milliseconds; errors carry the Java exception's message, which Kafka prints.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let err = || "java.time.format.DateTimeParseException: Text cannot be parsed to a Duration".to_string();
+    let err = || "Text cannot be parsed to a Duration".to_string();
     let re = Regex::new(
         r"^(?i)([-+]?)P(?:([-+]?[0-9]+)D)?(T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?$",
     )

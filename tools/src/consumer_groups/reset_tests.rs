@@ -99,3 +99,11 @@ fn csv_round_trip() {
     let quoted = BTreeMap::from([("a,b".to_string(), BTreeMap::from([(tp("t", 0), 1)]))]);
     assert_eq!(parse_reset_plan(&export_csv(&quoted, false), &[]).unwrap(), quoted);
 }
+
+#[test]
+fn error_messages_are_the_java_exception_messages() {
+    assert_eq!(parse_datetime("x").unwrap_err(), "Error parsing timestamp. It does not contain a 'T' according to ISO8601 format");
+    assert_eq!(parse_datetime("2021-13-01T00:00:00.000").unwrap_err(), "Unparseable date: \"2021-13-01T00:00:00.000\"");
+    assert_eq!(parse_duration("1D").unwrap_err(), "Text cannot be parsed to a Duration");
+    assert_eq!(parse_topic_arg("t:1,x"), Err(PlanError::Failed("For input string: \"x\"".into())));
+}
