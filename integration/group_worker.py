@@ -60,6 +60,8 @@ def main():
         conf["debug"] = args.debug
     conf.update(kv.split("=", 1) for kv in args.conf)
     consumer = Consumer(conf)
+    # cooperative-sticky rebalances incrementally: callbacks list only the partitions added/removed.
+    incremental = "cooperative" in conf.get("partition.assignment.strategy", "")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 
@@ -90,7 +92,8 @@ def main():
         emit("lost", parts=sorted(p.partition for p in parts))
 
     consumer.subscribe([args.topic], on_revoke=on_revoke, on_lost=on_lost,
-                       on_assign=lambda c, parts: emit("assign", parts=sorted(p.partition for p in parts)))
+                       on_assign=lambda c, parts: emit("assign", parts=sorted(p.partition for p in parts),
+                                                       incremental=incremental))
     emit("start")
     since_commit = 0
     while not stopping:
@@ -149,11 +152,12 @@ class Worker:
         return out
 
     def assignment(self):
-        """The partitions held now, replaying assign/revoke/lost (eager: revoke all, then assign)."""
+        """The partitions held now, replaying assign/revoke/lost (eager: revoke all, then assign
+        all; incremental: only the changes)."""
         held = set()
         for e in self.events():
             if e["ev"] == "assign":
-                held = set(e["parts"])
+                held = (held if e.get("incremental") else set()) | set(e["parts"])
             elif e["ev"] in ("revoke", "lost"):
                 held -= set(e["parts"])
         return held

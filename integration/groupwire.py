@@ -14,6 +14,7 @@ import kwire
 # Error codes the tests look for (Kafka's Errors.java).
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
+OFFSET_METADATA_TOO_LARGE = 12
 COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
@@ -231,6 +232,24 @@ class GroupConn(kwire.RawConn):
             for p, err in parts:
                 out[(name, p)] = err
         return out
+
+    # OffsetCommit v0 (stored in ZooKeeper by the broker, no coordinator): {(t, p): offset} → {(t, p): error}
+    def offset_commit_v0(self, group, offsets, metadata=""):
+        by_topic = {}
+        for (t, p), o in sorted(offsets.items()):
+            by_topic.setdefault(t, []).append((p, o))
+        body = string(group) + array(list(by_topic.items()), lambda tp: string(tp[0]) + array(
+            tp[1], lambda po: i32(po[0]) + i64(po[1]) + string(metadata)))
+        r = self.call(8, 0, body)
+        return {(name, p): err for name, parts in r.array(lambda r: (r.string(), r.array(
+            lambda r: (r.i32(), r.i16())))) for p, err in parts}
+
+    # OffsetFetch v0 (read from ZooKeeper): {topic: [partition]} → {(t, p): (offset, error)}
+    def offset_fetch_v0(self, group, partitions):
+        body = string(group) + array(list(partitions.items()), lambda tp: string(tp[0]) + array(list(tp[1]), i32))
+        r = self.call(9, 0, body)
+        return {(name, p): (offset, err) for name, parts in r.array(lambda r: (r.string(), r.array(
+            lambda r: (r.i32(), r.i64(), r.string(), r.i16())))) for p, offset, _meta, err in parts}
 
     # OffsetFetch v5: partitions = {topic: [partition]} or None (all); returns (top error, {(t, p): (offset, error)})
     def offset_fetch(self, group, partitions):
