@@ -14,6 +14,10 @@ pub const BYTES_PER_ENTRY: usize = 24;
 pub struct OffsetMap {
     /// `[hash_hi, hash_lo, offset + 1]`; `offset + 1 == 0` marks an empty slot.
     slots: Vec<[u64; 3]>,
+    /// Slots filled since the last clear while they are few (`None` once more than 1/16 of the
+    /// slots): clearing then zeroes only those, so a big, mostly idle map stays mostly
+    /// untouched (never-written pages of the zeroed allocation are not resident).
+    touched: Option<Vec<usize>>,
     entries: usize,
     latest_offset: i64,
     lookups: u64,
@@ -34,7 +38,7 @@ impl OffsetMap {
     /// A map using at most `memory` bytes (at least one slot). Pages are only touched when used.
     pub fn new(memory: usize) -> OffsetMap {
         let n = (memory / BYTES_PER_ENTRY).max(1);
-        OffsetMap { slots: vec![[0u64; 3]; n], entries: 0, latest_offset: -1, lookups: 0, probes: 0 }
+        OffsetMap { slots: vec![[0u64; 3]; n], touched: Some(Vec::new()), entries: 0, latest_offset: -1, lookups: 0, probes: 0 }
     }
 
     /// Number of slots (capacity before the load factor).
@@ -97,6 +101,11 @@ impl OffsetMap {
                 return false;
             }
             self.entries += 1;
+            let limit = self.slots.len() / 16;
+            match &mut self.touched {
+                Some(t) if t.len() < limit => t.push(i),
+                _ => self.touched = None,
+            }
         }
         self.slots[i] = [h.0, h.1, (offset + 1) as u64];
         self.latest_offset = self.latest_offset.max(offset);
@@ -110,10 +119,20 @@ impl OffsetMap {
         (v != 0).then(|| v as i64 - 1)
     }
 
-    /// Empties the map for the next cleaning (like Kafka, zeroes every slot that may be in use).
+    /// Empties the map for the next cleaning (zeroes every slot that may be in use).
     pub fn clear(&mut self) {
-        if self.entries > 0 {
-            self.slots.fill([0u64; 3]);
+        match self.touched.take() {
+            Some(mut t) => {
+                for &i in &t {
+                    self.slots[i] = [0u64; 3];
+                }
+                t.clear();
+                self.touched = Some(t);
+            }
+            None => {
+                self.slots.fill([0u64; 3]);
+                self.touched = Some(Vec::new());
+            }
         }
         self.entries = 0;
         self.latest_offset = -1;
@@ -169,5 +188,15 @@ mod tests {
             assert_eq!(m.get(&i.to_be_bytes()), Some(i * 3));
         }
         assert!(m.utilization() > 0.49 && m.utilization() < 0.51);
+        // Past 1/16 of the slots the whole map is zeroed; below, only the touched slots.
+        m.clear();
+        assert!((0..100_000i64).all(|i| m.get(&i.to_be_bytes()).is_none()));
+        for i in 0..100i64 {
+            assert!(m.put(&i.to_be_bytes(), i));
+        }
+        m.clear();
+        assert!((0..100i64).all(|i| m.get(&i.to_be_bytes()).is_none()));
+        assert!(m.put(b"again", 5));
+        assert_eq!((m.get(b"again"), m.size()), (Some(5), 1));
     }
 }

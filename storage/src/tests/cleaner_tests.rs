@@ -458,7 +458,8 @@ fn last_batch_of_a_producer_survives_as_an_empty_batch() {
 #[ignore = "benchmark: run in release mode with --ignored --nocapture"]
 fn cleaner_throughput() {
     let dir = tempfile::tempdir().unwrap();
-    let log = open_arc(dir.path(), "bench", LogConfig { segment_bytes: 1 << 20, segment_index_bytes: 10 << 20, ..compact_config() });
+    let seg_bytes: i32 = std::env::var("BENCH_SEGMENT_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    let log = open_arc(dir.path(), "bench", LogConfig { segment_bytes: seg_bytes, segment_index_bytes: 10 << 20, ..compact_config() });
     let pad = "x".repeat(180);
     let mut state = 42u64;
     for b in 0..1000 {
