@@ -309,6 +309,53 @@ def test_group_id_metadata_and_legacy_offsets_raw(cluster):
         assert conn.offset_fetch(legacy, {topic: [0]}) == (0, {(topic, 0): (-1, 0)})
 
 
+def test_static_member_and_sync_errors_raw(cluster):
+    c = cluster
+    topic = "proto-edge"
+    if not c.zk.exists(f"/brokers/topics/{topic}"):
+        mb.create_topic(c, topic, partitions=1, rf=3)
+    sub = gw.consumer_subscription([topic])
+    group = "proto-static"
+    with coordinator_conn(c, group) as conn:
+        assert conn.sync_group(group, 1, "m")["error"] == gw.UNKNOWN_MEMBER_ID  # no such group
+        # A static member joins at once: no MEMBER_ID_REQUIRED round trip.
+        r = conn.join_group(group, instance_id="inst-x", protocols=[("range", sub)])
+        assert (r["error"], r["generation"], r["leader"]) == (0, 1, r["member_id"]), r
+        m1 = r["member_id"]
+        assert m1.startswith("inst-x-"), m1
+        assert conn.sync_group(group, 2, m1, instance_id="inst-x")["error"] == gw.ILLEGAL_GENERATION
+        assert conn.sync_group(group, 1, "nobody")["error"] == gw.UNKNOWN_MEMBER_ID
+        assert conn.sync_group(group, 1, m1, instance_id="inst-x")["error"] == 0
+        # A known member id with an instance id the group doesn't know.
+        r = conn.join_group(group, member_id=m1, instance_id="inst-y", protocols=[("range", sub)])
+        assert r["error"] == gw.UNKNOWN_MEMBER_ID, r
+        # The instance restarts: a new member id replaces the old one, the old one is fenced.
+        r = conn.join_group(group, instance_id="inst-x", protocols=[("range", sub)])
+        assert r["error"] == 0 and r["member_id"] != m1 and r["generation"] == 1, r
+        m2 = r["member_id"]
+        assert conn.heartbeat(group, 1, m1, instance_id="inst-x")["error"] == gw.FENCED_INSTANCE_ID
+        assert conn.offset_commit(group, {(topic, 0): 1}, generation=1, member_id=m1, instance_id="inst-x") == \
+            {(topic, 0): gw.FENCED_INSTANCE_ID}
+        assert conn.sync_group(group, 1, m2, instance_id="inst-x")["error"] == 0
+        assert conn.heartbeat(group, 1, m2, instance_id="inst-x")["error"] == 0
+        assert conn.offset_commit(group, {(topic, 0): 1, (topic, 99): 1}, generation=1, member_id=m2,
+                                  instance_id="inst-x") == {(topic, 0): 0, (topic, 99): gw.UNKNOWN_TOPIC_OR_PARTITION}
+        d = conn.describe_groups([group])[group]
+        assert d["state"] == "Stable" and [(m["member_id"], m["instance_id"]) for m in d["members"]] == \
+            [(m2, "inst-x")], d
+        # Admin removal of a static member: LeaveGroup by instance id alone.
+        r = conn.leave_group(group, [("", "inst-x")])
+        assert r["error"] == 0 and [(m["instance_id"], m["error"]) for m in r["members"]] == [("inst-x", 0)], r
+        d = conn.describe_groups([group])[group]
+        assert (d["state"], d["members"]) == ("Empty", []), d
+    # Groups are listed only by their coordinator.
+    coord = find_coordinator(c, group)["node_id"]
+    for b in c.brokers.values():
+        with gw.GroupConn("127.0.0.1", b.port) as conn:
+            err, groups = conn.list_groups()
+        assert err == 0 and (group in groups) == (b.broker_id == coord), (b.broker_id, coord, groups)
+
+
 # -- 1. rebalancing with joins and a crash ---------------------------------------------------------
 def test_rebalance_on_join_and_crash(cluster, workers):
     c = cluster
@@ -544,6 +591,40 @@ def test_static_member_restart_keeps_assignment(cluster, workers):
     assert d["state"] == "Stable" and sorted(ids) == ["inst-a", "inst-b"], d
     assert ids["inst-a"] != old_id and ids["inst-a"].startswith("inst-a-"), (ids, old_id)
     print(f"static member back with {sorted(held_a)} after {back_after:.1f}s, no rebalance of the other")
+
+
+def test_coordinator_controlled_shutdown_moves_group_without_rebalance(cluster, workers):
+    """SIGTERM on the coordinator: its offsets partitions move at once (controlled shutdown); the new
+    leader loads the group with its member, so the running consumer goes on without a rebalance."""
+    c = cluster
+    topic, group = "g-graceful", "g-graceful"
+    mb.create_topic(c, topic, partitions=2, rf=3)
+    coord = find_coordinator(c, group)["node_id"]
+    mb.wait_full_isr(c, OFFSETS)
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100)], acks="all")
+    ends = high_watermarks(c, topic, [0, 1])
+    w1 = workers("gr-1", topic, group)
+    wait_consumed_to([w1], ends)
+
+    stopped = broker_by_id(c, coord)
+    t0 = time.time()
+    stopped.stop()
+    st = mb.wait_leader(c, OFFSETS, gw.offsets_partition(group), other_than=coord)
+    assert find_coordinator(c, group, other_than=coord)["node_id"] == st["leader"]
+    assert committed_offsets(c, group, topic, [0, 1]) == ends
+    moved_after = time.time() - t0
+    clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100, 200)],
+                         acks="all")
+    ends2 = high_watermarks(c, topic, [0, 1])
+    wait_consumed_to([w1], ends2)
+    assert [e["ev"] for e in w1.rebalance_events()] == ["assign"], w1.rebalance_events()
+    w1.stop()
+    assert committed_offsets(c, group, topic, [0, 1]) == ends2
+    stopped.wait_deregistered()
+    stopped.start()
+    mb.wait_full_isr(c, OFFSETS)
+    print(f"coordinator {coord} shut down; broker {st['leader']} served the group after {moved_after:.1f}s, "
+          f"no rebalance")
 
 
 # -- 4. coordinator failover (last: kills a broker) ------------------------------------------------
