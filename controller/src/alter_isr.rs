@@ -1,7 +1,7 @@
 //! ISR changes from partition leaders (spec §2.8): the AlterIsr request (AlterPartition key 56 v0)
 //! and the legacy `/isr_change_notification` path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use wire::kafka_protocol::messages::alter_partition_response::{PartitionData, TopicData};
 use wire::kafka_protocol::messages::{AlterPartitionResponse, BrokerId, TopicName};
@@ -59,8 +59,14 @@ pub fn build_alter_isr_response(
     outcomes: &BTreeMap<TopicPartition, std::result::Result<LeaderAndIsr, i16>>,
 ) -> AlterPartitionResponse {
     let mut topics: Vec<TopicData> = Vec::new();
+    // By map: one AlterIsr may carry thousands of partitions of one topic (scans were O(n²)).
+    let mut topic_slot: HashMap<&str, usize> = HashMap::new();
+    let mut answered: HashSet<&TopicPartition> = HashSet::new();
     for tp in order {
         let Some(outcome) = outcomes.get(tp) else { continue };
+        if !answered.insert(tp) {
+            continue;
+        }
         let pd = match outcome {
             Ok(l) => PartitionData::default()
                 .with_partition_index(tp.partition)
@@ -76,17 +82,16 @@ pub fn build_alter_isr_response(
                 .with_leader_epoch(-1)
                 .with_partition_epoch(-1),
         };
-        match topics.iter_mut().find(|t| t.topic_name.0.as_str() == tp.topic) {
-            Some(t) => {
-                if !t.partitions.iter().any(|p| p.partition_index == tp.partition) {
-                    t.partitions.push(pd);
-                }
+        match topic_slot.get(tp.topic.as_str()) {
+            Some(&i) => topics[i].partitions.push(pd),
+            None => {
+                topic_slot.insert(tp.topic.as_str(), topics.len());
+                topics.push(
+                    TopicData::default()
+                        .with_topic_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+                        .with_partitions(vec![pd]),
+                );
             }
-            None => topics.push(
-                TopicData::default()
-                    .with_topic_name(TopicName(StrBytes::from_string(tp.topic.clone())))
-                    .with_partitions(vec![pd]),
-            ),
         }
     }
     AlterPartitionResponse::default().with_error_code(codes::NONE).with_topics(topics)

@@ -82,6 +82,14 @@ def timed(what, fn, timeout):
         return None
 
 
+def restart(b, timeout):
+    """mb.restart_after_kill with the benchmark's timeout for the start too: a broker loading (and,
+    after kill -9, recovering) 10,000 logs takes longer than the harness's default start timeout."""
+    b.wait_deregistered(timeout)
+    b.start(wait=False)
+    b.wait_ready(timeout)
+
+
 def bench_partitions(n, timeout):
     row = {"partitions": n}
     c = mb.start_cluster(f"bench-{n}", overrides={"zookeeper.session.timeout.ms": "6000",
@@ -123,7 +131,7 @@ def bench_partitions(n, timeout):
         b._signal(signal.SIGKILL)
         row["kill9"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
         log(f"  first acks=all produce after {fmt(row['kill9'])} s")
-        mb.restart_after_kill(b)
+        restart(b, timeout)
         timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
 
         # -- controlled shutdown of a leader ------------------------------------------------
@@ -138,7 +146,7 @@ def bench_partitions(n, timeout):
         log(f"  first produce after {fmt(row['cs'])} s, exited after {fmt(row['cs_exit'])} s")
         if b.alive():
             b.kill9()
-        mb.restart_after_kill(b)
+        restart(b, timeout)
         timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
 
         # -- kill -9 of the controller ------------------------------------------------------
