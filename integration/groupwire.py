@@ -331,3 +331,46 @@ def parse_consumer_assignment(data):
     r = Reader(data)
     r.i16()
     return dict(r.array(lambda r: (r.string(), r.array(Reader.i32))))
+
+
+def parse_offsets_record(key, value):
+    """One `__consumer_offsets` record (classic-architecture §7.1) → ("offset", (group, topic, partition),
+    dict | None) or ("group", group, dict | None); None is a tombstone."""
+    r = Reader(key)
+    kv = r.i16()
+    if kv in (0, 1):
+        k = (r.string(), r.string(), r.i32())
+        if value is None:
+            return "offset", k, None
+        r = Reader(value)
+        v = dict(version=r.i16())
+        v["offset"] = r.i64()
+        if v["version"] >= 3:
+            v["leader_epoch"] = r.i32()
+        v["metadata"] = r.string()
+        v["commit_timestamp"] = r.i64()
+        if v["version"] == 1:
+            v["expire_timestamp"] = r.i64()
+        return "offset", k, v
+    if kv != 2:
+        raise ValueError(f"unknown key version {kv}")
+    group = r.string()
+    if value is None:
+        return "group", group, None
+    r = Reader(value)
+    v = dict(version=r.i16())
+    v.update(protocol_type=r.string(), generation=r.i32(), protocol=r.string(), leader=r.string())
+    if v["version"] >= 2:
+        v["current_state_timestamp"] = r.i64()
+
+    def member(r):
+        m = dict(member_id=r.string())
+        if v["version"] >= 3:
+            m["instance_id"] = r.string()
+        m.update(client_id=r.string(), client_host=r.string())
+        if v["version"] >= 1:
+            m["rebalance_timeout"] = r.i32()
+        m.update(session_timeout=r.i32(), subscription=r.bytes_(), assignment=r.bytes_())
+        return m
+    v["members"] = r.array(member)
+    return "group", group, v

@@ -1,34 +1,29 @@
-"""Issue #4: consumer groups against the group coordinator. Three broker processes on a private
-ZooKeeper (`__consumer_offsets` with RF 3), real clients: confluent-kafka consumers run as separate
-processes (group_worker.py, so kill -9 is a real crash), kafka-python's KafkaConsumer, and raw
-requests (groupwire.py) for the protocol-level answers.
-
-The tests share one cluster and run in file order: the protocol test first (it needs a cluster where
-`__consumer_offsets` does not exist yet), the coordinator-failover test last (it kills a broker).
+"""Issue #4: consumer groups with real clients against the group coordinator. Three broker processes
+on a private ZooKeeper (`__consumer_offsets` with RF 3): confluent-kafka consumers run as separate
+processes (group_worker.py, so kill -9 is a real crash), kafka-python's KafkaConsumer alongside.
+The raw protocol answers are in test_groups_protocol.py. The tests share one cluster; the
+coordinator-failover test runs last (it kills a broker).
 """
 
 import os
 import signal
-import threading
 import time
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
 import clients
 import groupwire as gw
 import multibroker as mb
+from group_helpers import (OFFSETS, SESSION_MS, broker_by_id, committed_offsets, coordinator_conn, create_topic,
+                           expected_coordinator, find_coordinator, group_consumer, high_watermarks, start_cluster)
 from group_worker import TIMEOUT, Worker, analyse, wait_consumed_to, wait_split
 from harness import wait_until
-
-OFFSETS = "__consumer_offsets"
-SESSION_MS = 6000
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = mb.start_cluster("groups", overrides={"offsets.topic.replication.factor": "3",
-                                              "group.initial.rebalance.delay.ms": "0"})
+    c = start_cluster("groups")
     yield c
     c.close()
 
@@ -55,312 +50,11 @@ def workers(cluster, request):
             print(f"--- {w.out} ---\n{open(w.out, errors='replace').read()[-3000:]}")
 
 
-def high_watermarks(c, topic, partitions):
-    return {p: clients.watermarks(c.bootstrap, topic, p)[1] for p in partitions}
-
-
-def group_consumer(c, group, **extra):
-    conf = {"bootstrap.servers": c.bootstrap, "broker.address.family": "v4", "group.id": group,
-            "enable.auto.commit": False, "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_MS,
-            "heartbeat.interval.ms": 1000, "fetch.wait.max.ms": 100, "enable.partition.eof": False}
-    conf.update(extra)
-    return Consumer(conf)
-
-
-def committed_offsets(c, group, topic, partitions, timeout=TIMEOUT):
-    """OffsetFetch through a confluent-kafka consumer's committed(), retried while the coordinator
-    moves or loads; {p: offset} (-1001 = none)."""
-    cons = group_consumer(c, group)
-    try:
-        def fetch():
-            res = cons.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-            if any(tp.error is not None for tp in res):
-                raise KafkaException(str([tp.error for tp in res]))
-            return {tp.partition: tp.offset for tp in res}
-        return wait_until(fetch, timeout, f"committed offsets of {group}", interval=0.5)
-    finally:
-        cons.close()
-
-
-# -- raw protocol helpers ------------------------------------------------------------------------
-def broker_by_id(c, node_id):
-    return next(b for b in c.brokers.values() if b.broker_id == node_id)
-
-
-def find_coordinator(c, group, via=None, other_than=None, timeout=TIMEOUT):
-    """Polls FindCoordinator (to broker `via`, default any live one) until it names a coordinator."""
-    def ask():
-        brokers = [broker_by_id(c, via)] if via is not None else [b for b in c.brokers.values() if b.alive()]
-        with gw.GroupConn("127.0.0.1", brokers[0].port, timeout=10) as conn:
-            r = conn.find_coordinator(group)
-        if r["error"] != gw.NONE or r["node_id"] == other_than:
-            return None
-        return r
-    return wait_until(ask, timeout, f"FindCoordinator({group}) to answer", interval=0.5)
-
-
-def coordinator_conn(c, group):
-    r = find_coordinator(c, group)
-    return gw.GroupConn("127.0.0.1", r["port"], timeout=30)
-
-
-def in_thread(fn):
-    """Runs a blocking call (a parked JoinGroup/SyncGroup) in a thread; returns a function that
-    waits for and returns its result (or raises its exception)."""
-    box = {}
-
-    def run():
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-            box["error"] = e
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-
-    def result(timeout=30):
-        t.join(timeout)
-        if t.is_alive():
-            raise AssertionError("the parked request got no answer")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-    return result
-
-
-def expected_coordinator(c, group):
-    return mb.partition_state(c, OFFSETS, gw.offsets_partition(group))["leader"]
-
-
-# -- 7. protocol level (first: needs a cluster without __consumer_offsets) -------------------------
-def test_find_coordinator_creates_offsets_topic(cluster):
-    c = cluster
-    assert not c.zk.exists(f"/brokers/topics/{OFFSETS}"), "test must run before anything creates the topic"
-    with gw.GroupConn("127.0.0.1", c.brokers[1].port) as conn:
-        r = conn.find_coordinator("proto-group")
-    assert (r["error"], r["node_id"], r["host"], r["port"]) == (gw.COORDINATOR_NOT_AVAILABLE, -1, "", -1), r
-
-    wait_until(lambda: c.zk.exists(f"/brokers/topics/{OFFSETS}"), 30, f"{OFFSETS} to be created in ZooKeeper")
-    asg = mb.assignment(c, OFFSETS)
-    assert sorted(asg) == list(range(50))
-    assert all(len(set(r)) == 3 for r in asg.values()), asg
-    cfg = c.zk.get_json(f"/config/topics/{OFFSETS}")["config"]
-    assert cfg.get("cleanup.policy") == "compact", cfg
-    assert cfg.get("segment.bytes") == "104857600", cfg
-    assert cfg.get("compression.type") == "producer", cfg
-
-    # Every broker names the leader of partition abs(hashCode) % 50 as the coordinator.
-    for group in ("proto-group", "console-consumer-4242", "polygenelubricants", "g", "groupé-ü"):
-        for b in (1, 2, 3):
-            r = find_coordinator(c, group, via=b)
-            want = expected_coordinator(c, group)
-            assert r["node_id"] == want, (group, b, r, want)
-            assert (r["host"], r["port"]) == ("127.0.0.1", broker_by_id(c, want).port), r
-
-
-def test_group_lifecycle_raw(cluster):
-    c = cluster
-    topic = "proto-t"
-    mb.create_topic(c, topic, partitions=2, rf=3)
-    group = "proto-group"
-    sub = gw.consumer_subscription([topic])
-    coord = find_coordinator(c, group)["node_id"]
-    other = next(b for b in c.brokers.values() if b.broker_id != coord)
-    port = broker_by_id(c, coord).port
-    with gw.GroupConn("127.0.0.1", port) as conn, gw.GroupConn("127.0.0.1", port) as conn2:
-        r = conn.join_group(group, session_timeout=1000, protocols=[("range", sub)])
-        assert r["error"] == gw.INVALID_SESSION_TIMEOUT, r
-        r = conn.join_group(group, protocols=[("range", sub)])
-        assert (r["error"], r["generation"]) == (gw.MEMBER_ID_REQUIRED, -1), r
-        m1 = r["member_id"]
-        assert m1.startswith("it-groups-") and len(m1) == len("it-groups-") + 36, m1
-        r = conn.join_group(group, member_id=m1, protocols=[("range", sub)])
-        assert (r["error"], r["generation"], r["protocol"], r["leader"], r["member_id"]) == \
-            (gw.NONE, 1, "range", m1, m1), r
-        assert [(m["member_id"], m["metadata"]) for m in r["members"]] == [(m1, sub)], r
-        d = conn.describe_groups([group])[group]
-        # Only a Stable group reports its protocol and the members' metadata and assignment.
-        assert (d["state"], d["protocol"], [(m["member_id"], m["metadata"], m["assignment"]) for m in d["members"]]) \
-            == ("CompletingRebalance", "", [(m1, b"", b"")]), d
-        assert conn.heartbeat(group, 1, m1)["error"] == gw.NONE
-        assert conn.offset_commit(group, {(topic, 0): 1}, generation=1, member_id=m1) == \
-            {(topic, 0): gw.REBALANCE_IN_PROGRESS}
-        mine = gw.consumer_assignment({topic: [0, 1]})
-        r = conn.sync_group(group, 1, m1, assignments=[(m1, mine)])
-        assert (r["error"], r["assignment"]) == (gw.NONE, mine), r
-        assert conn.heartbeat(group, 1, m1)["error"] == gw.NONE
-        assert conn.heartbeat(group, 1, "nobody")["error"] == gw.UNKNOWN_MEMBER_ID
-        assert conn.heartbeat(group, 7, m1)["error"] == gw.ILLEGAL_GENERATION
-        d = conn.describe_groups([group])[group]
-        assert (d["error"], d["state"], d["protocol_type"], d["protocol"]) == (0, "Stable", "consumer", "range"), d
-        assert [(m["member_id"], m["client_id"], m["metadata"], m["assignment"]) for m in d["members"]] == \
-            [(m1, "it-groups", sub, mine)], d
-        assert d["members"][0]["client_host"].startswith("/127.0.0.1"), d
-        err, groups = conn.list_groups()
-        assert err == 0 and groups.get(group) == ("consumer", "Stable"), groups
-        err, groups = conn.list_groups(states=["Empty"])
-        assert err == 0 and group not in groups, groups
-        r = conn.join_group(group, protocol_type="connect", protocols=[("range", sub)])
-        assert r["error"] == gw.INCONSISTENT_GROUP_PROTOCOL, r
-
-        # A second member: the group waits in PreparingRebalance for the first one to rejoin.
-        r = conn2.join_group(group, protocols=[("range", sub)])
-        assert r["error"] == gw.MEMBER_ID_REQUIRED, r
-        m2 = r["member_id"]
-        join2 = in_thread(lambda: conn2.join_group(group, member_id=m2, protocols=[("range", sub)]))
-        d = wait_until(lambda: (lambda d: d if d["state"] == "PreparingRebalance" else None)(
-            conn.describe_groups([group])[group]), 10, "PreparingRebalance")
-        assert sorted(m["member_id"] for m in d["members"]) == sorted([m1, m2]), d
-        assert conn.heartbeat(group, 1, m1)["error"] == gw.REBALANCE_IN_PROGRESS
-        # Commits of the current generation are still accepted while preparing the rebalance.
-        assert conn.offset_commit(group, {(topic, 0): 2}, generation=1, member_id=m1) == {(topic, 0): 0}
-        r = conn.join_group(group, member_id=m1, protocols=[("range", sub)])
-        assert (r["error"], r["generation"], r["leader"]) == (0, 2, m1), r
-        assert sorted(m["member_id"] for m in r["members"]) == sorted([m1, m2]), r
-        r2 = join2()
-        assert (r2["error"], r2["generation"], r2["leader"], r2["member_id"], r2["members"]) == (0, 2, m1, m2, []), r2
-        a1, a2 = gw.consumer_assignment({topic: [0]}), gw.consumer_assignment({topic: [1]})
-        sync2 = in_thread(lambda: conn2.sync_group(group, 2, m2))  # parked until the leader's SyncGroup
-        assert conn.sync_group(group, 2, m1, assignments=[(m1, a1), (m2, a2)]) == \
-            {"throttle": 0, "error": 0, "assignment": a1}
-        r2 = sync2()
-        assert (r2["error"], r2["assignment"]) == (0, a2), r2
-        assert conn.heartbeat(group, 1, m1)["error"] == gw.ILLEGAL_GENERATION
-        d = conn.describe_groups([group])[group]
-        assert d["state"] == "Stable" and {m["member_id"]: m["assignment"] for m in d["members"]} == \
-            {m1: a1, m2: a2}, d
-
-        # Offsets of an active member; a generation -1 commit is refused while the group has members.
-        assert conn.offset_commit(group, {(topic, 0): 5, (topic, 1): 7}, generation=2, member_id=m1) == \
-            {(topic, 0): 0, (topic, 1): 0}
-        assert conn.offset_commit(group, {(topic, 0): 9}) == {(topic, 0): gw.UNKNOWN_MEMBER_ID}
-        assert conn.offset_fetch(group, {topic: [0, 1]}) == (0, {(topic, 0): (5, 0), (topic, 1): (7, 0)})
-        assert conn.offset_commit(group, {("no-such-topic", 0): 1}, generation=2, member_id=m1) == \
-            {("no-such-topic", 0): gw.UNKNOWN_TOPIC_OR_PARTITION}
-        assert conn.delete_groups([group]) == {group: gw.NON_EMPTY_GROUP}
-        assert conn.offset_delete(group, {topic: [0]}) == (0, {(topic, 0): gw.GROUP_SUBSCRIBED_TO_TOPIC})
-
-        r = conn.leave_group(group, [(m1, None), (m2, None), ("stranger", None)])
-        assert r["error"] == 0 and [m["error"] for m in r["members"]] == [0, 0, gw.UNKNOWN_MEMBER_ID], r
-        # Kafka completes the join of a group left without members at once (Empty, generation 3).
-        d = conn.describe_groups([group])[group]
-        assert (d["state"], d["members"]) == ("Empty", []), d
-        assert conn.heartbeat(group, 2, m1)["error"] == gw.UNKNOWN_MEMBER_ID
-        assert conn.offset_fetch(group, {topic: [0, 1]})[1] == {(topic, 0): (5, 0), (topic, 1): (7, 0)}
-        assert conn.offset_delete(group, {topic: [0]}) == (0, {(topic, 0): 0})
-        assert conn.offset_fetch(group, {topic: [0, 1]})[1] == {(topic, 0): (-1, 0), (topic, 1): (7, 0)}
-        assert conn.delete_groups([group]) == {group: 0}
-        d = conn.describe_groups([group])[group]
-        assert (d["error"], d["state"]) == (0, "Dead"), d
-        assert conn.offset_fetch(group, {topic: [1]})[1] == {(topic, 1): (-1, 0)}
-        assert conn.delete_groups([group]) == {group: gw.GROUP_ID_NOT_FOUND}
-
-    # A broker that does not lead the group's partition refuses it.
-    with gw.GroupConn("127.0.0.1", other.port) as conn:
-        assert conn.offset_fetch(group, {topic: [0]})[0] == gw.NOT_COORDINATOR
-        assert conn.heartbeat(group, 1, "x")["error"] == gw.NOT_COORDINATOR
-
-    # The "simple consumer" path: a generation -1 commit creates an Empty group.
-    simple = "proto-simple"
-    with coordinator_conn(c, simple) as conn:
-        assert conn.offset_commit(simple, {(topic, 0): 3}, generation=4, member_id="m") == \
-            {(topic, 0): gw.ILLEGAL_GENERATION}
-        assert conn.offset_fetch(simple, {topic: [0]}) == (0, {(topic, 0): (-1, 0)})
-        assert conn.offset_commit(simple, {(topic, 0): 3, (topic, 1): 4}) == {(topic, 0): 0, (topic, 1): 0}
-        assert conn.offset_fetch(simple, None)[1] == {(topic, 0): (3, 0), (topic, 1): (4, 0)}
-        d = conn.describe_groups([simple])[simple]
-        assert (d["error"], d["state"], d["protocol_type"], d["members"]) == (0, "Empty", "", []), d
-        err, groups = conn.list_groups(states=["Empty"])
-        assert err == 0 and groups.get(simple) == ("", "Empty"), groups
-    never = "never-seen-group"
-    with coordinator_conn(c, never) as conn:
-        assert conn.delete_groups([never]) == {never: gw.GROUP_ID_NOT_FOUND}
-        assert conn.offset_delete(never, {topic: [0]})[0] == gw.GROUP_ID_NOT_FOUND
-    # Seen by a client too.
-    assert committed_offsets(c, simple, topic, [0, 1]) == {0: 3, 1: 4}
-
-
-def test_group_id_metadata_and_legacy_offsets_raw(cluster):
-    c = cluster
-    topic = "proto-edge"
-    mb.create_topic(c, topic, partitions=1, rf=3)
-    sub = gw.consumer_subscription([topic])
-    # "" is no group for the coordination APIs, but offsets may be kept under it.
-    with coordinator_conn(c, "") as conn:
-        assert conn.join_group("", protocols=[("range", sub)])["error"] == gw.INVALID_GROUP_ID
-        assert conn.heartbeat("", 1, "m")["error"] == gw.INVALID_GROUP_ID
-        assert conn.offset_commit("", {(topic, 0): 3}) == {(topic, 0): 0}
-        assert conn.offset_fetch("", {topic: [0]}) == (0, {(topic, 0): (3, 0)})
-    group = "proto-edge"
-    with coordinator_conn(c, group) as conn:
-        assert conn.offset_commit(group, {(topic, 0): 1}, metadata="m" * 4097) == \
-            {(topic, 0): gw.OFFSET_METADATA_TOO_LARGE}
-        assert conn.offset_fetch(group, {topic: [0]}) == (0, {(topic, 0): (-1, 0)})
-        assert conn.offset_commit(group, {(topic, 0): 1}, metadata="m" * 4096) == {(topic, 0): 0}
-
-    # Version 0 keeps offsets in ZooKeeper (/consumers/<group>/offsets/<topic>/<partition>), on any broker.
-    legacy = "proto-legacy"
-    with gw.GroupConn("127.0.0.1", c.brokers[2].port) as conn:
-        assert conn.offset_fetch_v0(legacy, {topic: [0]}) == {(topic, 0): (-1, gw.UNKNOWN_TOPIC_OR_PARTITION)}
-        assert conn.offset_commit_v0(legacy, {(topic, 0): 42}) == {(topic, 0): 0}
-        assert conn.offset_fetch_v0(legacy, {topic: [0]}) == {(topic, 0): (42, 0)}
-    data, _ = c.zk.get(f"/consumers/{legacy}/offsets/{topic}/0")
-    assert data == b"42", data
-    with coordinator_conn(c, legacy) as conn:  # not in __consumer_offsets
-        assert conn.offset_fetch(legacy, {topic: [0]}) == (0, {(topic, 0): (-1, 0)})
-
-
-def test_static_member_and_sync_errors_raw(cluster):
-    c = cluster
-    topic = "proto-edge"
-    if not c.zk.exists(f"/brokers/topics/{topic}"):
-        mb.create_topic(c, topic, partitions=1, rf=3)
-    sub = gw.consumer_subscription([topic])
-    group = "proto-static"
-    with coordinator_conn(c, group) as conn:
-        assert conn.sync_group(group, 1, "m")["error"] == gw.UNKNOWN_MEMBER_ID  # no such group
-        # A static member joins at once: no MEMBER_ID_REQUIRED round trip.
-        r = conn.join_group(group, instance_id="inst-x", protocols=[("range", sub)])
-        assert (r["error"], r["generation"], r["leader"]) == (0, 1, r["member_id"]), r
-        m1 = r["member_id"]
-        assert m1.startswith("inst-x-"), m1
-        assert conn.sync_group(group, 2, m1, instance_id="inst-x")["error"] == gw.ILLEGAL_GENERATION
-        assert conn.sync_group(group, 1, "nobody")["error"] == gw.UNKNOWN_MEMBER_ID
-        assert conn.sync_group(group, 1, m1, instance_id="inst-x")["error"] == 0
-        # A known member id with an instance id the group doesn't know.
-        r = conn.join_group(group, member_id=m1, instance_id="inst-y", protocols=[("range", sub)])
-        assert r["error"] == gw.UNKNOWN_MEMBER_ID, r
-        # The instance restarts: a new member id replaces the old one, the old one is fenced.
-        r = conn.join_group(group, instance_id="inst-x", protocols=[("range", sub)])
-        assert r["error"] == 0 and r["member_id"] != m1 and r["generation"] == 1, r
-        m2 = r["member_id"]
-        assert conn.heartbeat(group, 1, m1, instance_id="inst-x")["error"] == gw.FENCED_INSTANCE_ID
-        assert conn.offset_commit(group, {(topic, 0): 1}, generation=1, member_id=m1, instance_id="inst-x") == \
-            {(topic, 0): gw.FENCED_INSTANCE_ID}
-        assert conn.sync_group(group, 1, m2, instance_id="inst-x")["error"] == 0
-        assert conn.heartbeat(group, 1, m2, instance_id="inst-x")["error"] == 0
-        assert conn.offset_commit(group, {(topic, 0): 1, (topic, 99): 1}, generation=1, member_id=m2,
-                                  instance_id="inst-x") == {(topic, 0): 0, (topic, 99): gw.UNKNOWN_TOPIC_OR_PARTITION}
-        d = conn.describe_groups([group])[group]
-        assert d["state"] == "Stable" and [(m["member_id"], m["instance_id"]) for m in d["members"]] == \
-            [(m2, "inst-x")], d
-        # Admin removal of a static member: LeaveGroup by instance id alone.
-        r = conn.leave_group(group, [("", "inst-x")])
-        assert r["error"] == 0 and [(m["instance_id"], m["error"]) for m in r["members"]] == [("inst-x", 0)], r
-        d = conn.describe_groups([group])[group]
-        assert (d["state"], d["members"]) == ("Empty", []), d
-    # Groups are listed only by their coordinator.
-    coord = find_coordinator(c, group)["node_id"]
-    for b in c.brokers.values():
-        with gw.GroupConn("127.0.0.1", b.port) as conn:
-            err, groups = conn.list_groups()
-        assert err == 0 and (group in groups) == (b.broker_id == coord), (b.broker_id, coord, groups)
-
-
 # -- 1. rebalancing with joins and a crash ---------------------------------------------------------
 def test_rebalance_on_join_and_crash(cluster, workers):
     c = cluster
     topic, group = "g-rebalance", "g-rebalance"
-    mb.create_topic(c, topic, partitions=4, rf=3)
+    create_topic(c, topic, 4)
     parts = [0, 1, 2, 3]
     prod = mb.SeqProducer(c.bootstrap, topic, parts, rate=150).start()
     try:
@@ -405,7 +99,7 @@ def test_cooperative_rebalances(cluster, workers):
     moves) through the same coordinator; only moved partitions are revoked."""
     c = cluster
     topic, group = "g-coop", "g-coop"
-    mb.create_topic(c, topic, partitions=4, rf=3)
+    create_topic(c, topic, 4)
     parts = [0, 1, 2, 3]
     coop = "partition.assignment.strategy=cooperative-sticky"
     prod = mb.SeqProducer(c.bootstrap, topic, parts, rate=150).start()
@@ -442,7 +136,7 @@ def test_cooperative_rebalances(cluster, workers):
 def test_two_groups_each_see_every_message(cluster):
     c = cluster
     topic = "g-two"
-    mb.create_topic(c, topic, partitions=3, rf=3)
+    create_topic(c, topic, 3)
     clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(90)], acks="all")
     consumers = {g: group_consumer(c, g) for g in ("g-two-a", "g-two-b")}
     seen = {g: [] for g in consumers}
@@ -469,7 +163,7 @@ def test_two_groups_each_see_every_message(cluster):
 def test_restart_resumes_from_committed_offset(cluster, workers):
     c = cluster
     topic, group = "g-resume", "g-resume"
-    mb.create_topic(c, topic, partitions=2, rf=3)
+    create_topic(c, topic, 2)
     # Many small batches and one batch per fetch, so that the consumer (mostly) alternates between
     # the partitions.
     prod = clients.producer(c.bootstrap, acks="all")
@@ -509,7 +203,7 @@ def test_kafka_python_group_commits_visible_to_librdkafka(cluster):
 
     c = cluster
     topic, group = "g-kp", "g-kp"
-    mb.create_topic(c, topic, partitions=2, rf=3)
+    create_topic(c, topic, 2)
     clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(60)], acks="all")
     ends = high_watermarks(c, topic, [0, 1])
     kc = KafkaConsumer(topic, bootstrap_servers=c.bootstrap.split(","), group_id=group,
@@ -561,7 +255,7 @@ def test_kafka_python_group_commits_visible_to_librdkafka(cluster):
 def test_static_member_restart_keeps_assignment(cluster, workers):
     c = cluster
     topic, group = "g-static", "g-static"
-    mb.create_topic(c, topic, partitions=4, rf=3)
+    create_topic(c, topic, 4)
     parts = [0, 1, 2, 3]
     a = workers("static-a", topic, group, instance_id="inst-a")
     b = workers("static-b", topic, group, instance_id="inst-b")
@@ -598,7 +292,7 @@ def test_coordinator_controlled_shutdown_moves_group_without_rebalance(cluster, 
     leader loads the group with its member, so the running consumer goes on without a rebalance."""
     c = cluster
     topic, group = "g-graceful", "g-graceful"
-    mb.create_topic(c, topic, partitions=2, rf=3)
+    create_topic(c, topic, 2)
     coord = find_coordinator(c, group)["node_id"]
     mb.wait_full_isr(c, OFFSETS)
     clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100)], acks="all")
@@ -631,7 +325,7 @@ def test_coordinator_controlled_shutdown_moves_group_without_rebalance(cluster, 
 def test_coordinator_failover_keeps_offsets(cluster, workers):
     c = cluster
     topic, group = "g-failover", "g-failover"
-    mb.create_topic(c, topic, partitions=2, rf=3)
+    create_topic(c, topic, 2)
     find_coordinator(c, group)  # creates __consumer_offsets when this test runs alone
     mb.wait_full_isr(c, OFFSETS)
     clients.produce_sync(c.bootstrap, topic, [(str(i).encode(), str(i).encode()) for i in range(100)], acks="all")
