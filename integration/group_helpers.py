@@ -93,6 +93,7 @@ def in_thread(fn):
         if "error" in box:
             raise box["error"]
         return box["value"]
+    result.done = lambda: not t.is_alive()
     return result
 
 

@@ -284,3 +284,37 @@ def test_offsets_topic_records_on_disk(cluster):
     assert abs(off["commit_timestamp"] / 1000 - time.time()) < 60, off
     _, _, empty = recs[2]
     assert (empty["generation"], empty["protocol"], empty["leader"], empty["members"]) == (2, None, None, []), empty
+
+
+def test_member_not_rejoining_is_dropped_after_rebalance_timeout_raw(cluster):
+    """A member that keeps heartbeating but does not rejoin is removed when the join phase times out
+    (the group's rebalance timeout), and the others get a new generation without it."""
+    c = cluster
+    topic = "proto-edge"
+    create_topic(c, topic, 1)
+    sub = gw.consumer_subscription([topic])
+    group = "proto-rebalance-timeout"
+    timeouts = dict(session_timeout=6000, rebalance_timeout=6000, protocols=[("range", sub)])
+    with coordinator_conn(c, group) as conn, coordinator_conn(c, group) as conn2:
+        m1 = conn.join_group(group, **timeouts)["member_id"]
+        assert conn.join_group(group, member_id=m1, **timeouts)["generation"] == 1
+        assert conn.sync_group(group, 1, m1)["error"] == 0
+        m2 = conn2.join_group(group, **timeouts)["member_id"]
+        t0 = time.monotonic()
+        join2 = in_thread(lambda: conn2.join_group(group, member_id=m2, **timeouts))
+        wait_until(lambda: conn.describe_groups([group])[group]["state"] == "PreparingRebalance", 10,
+                   "PreparingRebalance")
+        answers = set()
+        while not join2.done() and time.monotonic() - t0 < 20:
+            answers.add(conn.heartbeat(group, 1, m1)["error"])
+            time.sleep(0.5)
+        r = join2()
+        waited = time.monotonic() - t0
+        assert (r["error"], r["generation"], r["leader"], [m["member_id"] for m in r["members"]]) == \
+            (0, 2, m2, [m2]), r
+        assert answers == {gw.REBALANCE_IN_PROGRESS}, answers
+        assert 4.5 <= waited <= 15, f"the join phase ended after {waited:.1f}s, rebalance timeout 6s"
+        assert conn.heartbeat(group, 1, m1)["error"] == gw.UNKNOWN_MEMBER_ID
+        assert conn2.sync_group(group, 2, m2, assignments=[(m2, b"")])["error"] == 0
+        d = conn.describe_groups([group])[group]
+        assert d["state"] == "Stable" and [m["member_id"] for m in d["members"]] == [m2], d
