@@ -318,3 +318,40 @@ def test_member_not_rejoining_is_dropped_after_rebalance_timeout_raw(cluster):
         assert conn2.sync_group(group, 2, m2, assignments=[(m2, b"")])["error"] == 0
         d = conn.describe_groups([group])[group]
         assert d["state"] == "Stable" and [m["member_id"] for m in d["members"]] == [m2], d
+
+
+def test_groups_and_offsets_survive_full_cluster_restart_raw(cluster):
+    """Every broker restarted (SIGTERM, then start): the coordinator loads the group and its offsets
+    back from `__consumer_offsets` — the member is still known with its generation."""
+    c = cluster
+    topic = "proto-edge"
+    create_topic(c, topic, 1)
+    sub = gw.consumer_subscription([topic])
+    group = "proto-restart"
+    timeouts = dict(session_timeout=30000, rebalance_timeout=30000, protocols=[("range", sub)])
+    with coordinator_conn(c, group) as conn:
+        m = conn.join_group(group, **timeouts)["member_id"]
+        assert conn.join_group(group, member_id=m, **timeouts)["generation"] == 1
+        asg = gw.consumer_assignment({topic: [0]})
+        assert conn.sync_group(group, 1, m, assignments=[(m, asg)])["error"] == 0
+        assert conn.offset_commit(group, {(topic, 0): 11}, generation=1, member_id=m) == {(topic, 0): 0}
+    for b in c.brokers.values():
+        b.stop()
+    for b in c.brokers.values():
+        b.wait_deregistered()
+        b.start(wait=False)
+    for b in c.brokers.values():
+        b.wait_ready()
+
+    def loaded():
+        with coordinator_conn(c, group) as conn:
+            if conn.offset_fetch(group, {topic: [0]})[0] != 0:
+                return None  # still loading
+            return conn.describe_groups([group])[group], conn.offset_fetch(group, {topic: [0]})[1]
+    d, offsets = wait_until(loaded, 60, f"{group} to be served again", interval=0.5)
+    assert offsets == {(topic, 0): (11, 0)}, offsets
+    assert d["state"] == "Stable" and [(x["member_id"], x["assignment"]) for x in d["members"]] == [(m, asg)], d
+    with coordinator_conn(c, group) as conn:
+        assert conn.heartbeat(group, 1, m)["error"] == 0
+        assert conn.leave_group(group, [(m, None)])["error"] == 0
+        assert conn.describe_groups([group])[group]["state"] == "Empty"
