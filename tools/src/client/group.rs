@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wire::kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use wire::kafka_protocol::messages::leave_group_request::MemberIdentity;
-use wire::kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use wire::kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use wire::kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
+    ApiKey, FindCoordinatorRequest, GroupId, JoinGroupRequest, LeaveGroupRequest,
     OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest, TopicName,
 };
 use wire::kafka_protocol::protocol::StrBytes;
@@ -25,9 +27,12 @@ use wire::{KafkaConnection, ResponseError};
 use super::cluster::Cluster;
 use super::error::{error_name, ClientToolError};
 use super::group_assignor::{Assignor, MemberSubscription};
+use super::group_heartbeat::{
+    reaction, spawn_heartbeat, HeartbeatTarget, Reaction, HB_COORDINATOR_LOST, HB_OK, HB_RESET,
+};
 use super::group_protocol::{
-    decode_assignment, decode_subscription, encode_assignment, encode_subscription, Assignment, Subscription,
-    CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
+    decode_assignment, decode_subscription, encode_assignment, encode_subscription, Assignment,
+    Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };
 
 /// A (topic, partition) pair.
@@ -64,49 +69,6 @@ impl GroupConfig {
             assignors: vec![Assignor::Range],
             retry_backoff: Duration::from_millis(100),
         }
-    }
-}
-
-/// What the heartbeat task found.
-const HB_OK: u8 = 0;
-const HB_REJOIN: u8 = 1;
-const HB_RESET: u8 = 2;
-const HB_COORDINATOR_LOST: u8 = 3;
-
-/// How the member must react to an error code from a group API (pure, unit-tested).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reaction {
-    /// Forget the coordinator and find it again.
-    FindCoordinator,
-    /// Wait and try the same step again.
-    Retry,
-    /// Rejoin with the same member id.
-    Rejoin,
-    /// Forget member id and generation, then rejoin.
-    ResetAndRejoin,
-    /// Give up: the error is fatal for this consumer.
-    Fatal,
-}
-
-/// Kafka's handling of group error codes (`AbstractCoordinator`'s response handlers).
-pub fn reaction(e: ResponseError) -> Reaction {
-    match e {
-        ResponseError::CoordinatorNotAvailable | ResponseError::NotCoordinator => Reaction::FindCoordinator,
-        ResponseError::CoordinatorLoadInProgress => Reaction::Retry,
-        ResponseError::RebalanceInProgress => Reaction::Rejoin,
-        ResponseError::UnknownMemberId | ResponseError::IllegalGeneration | ResponseError::FencedInstanceId => {
-            Reaction::ResetAndRejoin
-        }
-        _ => Reaction::Fatal,
-    }
-}
-
-fn heartbeat_signal(e: Option<ResponseError>) -> u8 {
-    match e.map(reaction) {
-        None | Some(Reaction::Retry) | Some(Reaction::Fatal) => HB_OK,
-        Some(Reaction::Rejoin) => HB_REJOIN,
-        Some(Reaction::ResetAndRejoin) => HB_RESET,
-        Some(Reaction::FindCoordinator) => HB_COORDINATOR_LOST,
     }
 }
 
@@ -204,7 +166,11 @@ impl GroupMember {
     }
 
     async fn ensure_coordinator(&mut self, cluster: &mut Cluster) -> Result<(), ClientToolError> {
-        if self.coordinator.as_ref().is_some_and(|c| !c.conn.is_broken()) {
+        if self
+            .coordinator
+            .as_ref()
+            .is_some_and(|c| !c.conn.is_broken())
+        {
             return Ok(());
         }
         self.coordinator = None;
@@ -229,7 +195,8 @@ impl GroupMember {
             return Err(ClientToolError::Kafka(e));
         }
         let addr = format!("{}:{}", resp.host.as_str(), resp.port);
-        let mut conn = KafkaConnection::connect(&addr, &self.cfg.client_id, Duration::from_secs(10)).await?;
+        let mut conn =
+            KafkaConnection::connect(&addr, &self.cfg.client_id, Duration::from_secs(10)).await?;
         // A JoinGroup may be parked for the whole rebalance timeout.
         conn.set_request_timeout(self.cfg.rebalance_timeout + Duration::from_secs(5));
         conn.negotiate().await?;
@@ -246,7 +213,12 @@ impl GroupMember {
 
     /// Join (or rejoin) the group for `topics` and return the new assignment. Gives up with
     /// `Ok(None)` once `deadline` has passed between steps (the next call starts over).
-    pub async fn join(&mut self, cluster: &mut Cluster, topics: &[String], deadline: Instant) -> Result<Option<Vec<Tp>>, ClientToolError> {
+    pub async fn join(
+        &mut self,
+        cluster: &mut Cluster,
+        topics: &[String],
+        deadline: Instant,
+    ) -> Result<Option<Vec<Tp>>, ClientToolError> {
         self.stop_heartbeat();
         loop {
             if Instant::now() >= deadline {
@@ -275,18 +247,30 @@ impl GroupMember {
         }
     }
 
-    async fn join_once(&mut self, cluster: &mut Cluster, topics: &[String]) -> Result<Vec<Tp>, ClientToolError> {
+    async fn join_once(
+        &mut self,
+        cluster: &mut Cluster,
+        topics: &[String],
+    ) -> Result<Vec<Tp>, ClientToolError> {
         self.ensure_coordinator(cluster).await?;
         let owned = Assignment::from_partitions(&self.assignment).partitions;
         let metadata = encode_subscription(
-            &Subscription { topics: topics.to_vec(), user_data: None, owned_partitions: owned },
+            &Subscription {
+                topics: topics.to_vec(),
+                user_data: None,
+                owned_partitions: owned,
+            },
             CONSUMER_PROTOCOL_VERSION,
         );
         let protocols: Vec<JoinGroupRequestProtocol> = self
             .cfg
             .assignors
             .iter()
-            .map(|a| JoinGroupRequestProtocol::default().with_name(s(a.name())).with_metadata(metadata.clone().into()))
+            .map(|a| {
+                JoinGroupRequestProtocol::default()
+                    .with_name(s(a.name()))
+                    .with_metadata(metadata.clone().into())
+            })
             .collect();
         let cfg = self.cfg.clone();
         let mut member_id = self.member_id.clone();
@@ -315,22 +299,32 @@ impl GroupMember {
         };
         self.member_id = resp.member_id.to_string();
         self.generation = resp.generation_id;
-        let protocol = resp.protocol_name.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        let protocol = resp
+            .protocol_name
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         let mut assignments: Vec<SyncGroupRequestAssignment> = Vec::new();
         if resp.leader.as_str() == self.member_id {
             let assignor = Assignor::from_name(&protocol).ok_or_else(|| {
-                ClientToolError::Other(format!("Coordinator selected invalid assignment protocol: {protocol}"))
+                ClientToolError::Other(format!(
+                    "Coordinator selected invalid assignment protocol: {protocol}"
+                ))
             })?;
             let mut members = Vec::new();
             for m in &resp.members {
-                let sub = decode_subscription(&m.metadata).map_err(|e| ClientToolError::Other(e.to_string()))?;
+                let sub = decode_subscription(&m.metadata)
+                    .map_err(|e| ClientToolError::Other(e.to_string()))?;
                 members.push(MemberSubscription {
                     member_id: m.member_id.to_string(),
                     group_instance_id: m.group_instance_id.as_ref().map(|i| i.to_string()),
                     topics: sub.topics,
                 });
             }
-            let mut all_topics: Vec<String> = members.iter().flat_map(|m| m.topics.iter().cloned()).collect();
+            let mut all_topics: Vec<String> = members
+                .iter()
+                .flat_map(|m| m.topics.iter().cloned())
+                .collect();
             all_topics.sort();
             all_topics.dedup();
             cluster.refresh(Some(&all_topics), false).await?;
@@ -342,8 +336,15 @@ impl GroupMember {
                 })
                 .collect();
             for (member, tps) in assignor.assign(&counts, &members) {
-                let bytes = encode_assignment(&Assignment::from_partitions(&tps), CONSUMER_PROTOCOL_VERSION);
-                assignments.push(SyncGroupRequestAssignment::default().with_member_id(s(&member)).with_assignment(bytes.into()));
+                let bytes = encode_assignment(
+                    &Assignment::from_partitions(&tps),
+                    CONSUMER_PROTOCOL_VERSION,
+                );
+                assignments.push(
+                    SyncGroupRequestAssignment::default()
+                        .with_member_id(s(&member))
+                        .with_assignment(bytes.into()),
+                );
             }
         }
         let (generation, member) = (self.generation, self.member_id.clone());
@@ -362,64 +363,33 @@ impl GroupMember {
         if let Some(e) = kafka_err(resp.error_code) {
             return Err(ClientToolError::Kafka(e));
         }
-        let assignment = decode_assignment(&resp.assignment).map_err(|e| ClientToolError::Other(e.to_string()))?;
+        let assignment = decode_assignment(&resp.assignment)
+            .map_err(|e| ClientToolError::Other(e.to_string()))?;
         Ok(assignment.topic_partitions())
     }
 
     async fn start_heartbeat(&mut self) {
-        let Some(addr) = self.coordinator.as_ref().map(|c| c.addr.clone()) else { return };
-        let flag = Arc::new(AtomicU8::new(HB_OK));
-        let task_flag = flag.clone();
-        let (group, member, generation) = (self.cfg.group_id.clone(), self.member_id.clone(), self.generation);
-        let (client_id, interval, session) = (self.cfg.client_id.clone(), self.cfg.heartbeat_interval, self.cfg.session_timeout);
-        let handle = tokio::spawn(async move {
-            let mut conn: Option<KafkaConnection> = None;
-            let mut last_ok = Instant::now();
-            loop {
-                tokio::time::sleep(interval).await;
-                if conn.as_ref().map(|c| c.is_broken()).unwrap_or(true) {
-                    conn = match KafkaConnection::connect(&addr, &client_id, Duration::from_secs(10)).await {
-                        Ok(mut c) => match c.negotiate().await {
-                            Ok(()) => Some(c),
-                            Err(_) => None,
-                        },
-                        Err(_) => None,
-                    };
-                }
-                let answer = match conn.as_mut() {
-                    Some(c) => match c.version_in(ApiKey::Heartbeat as i16, 0, 4) {
-                        Some(v) => {
-                            let req = HeartbeatRequest::default()
-                                .with_group_id(GroupId(s(&group)))
-                                .with_generation_id(generation)
-                                .with_member_id(s(&member));
-                            c.send(&req, v).await.ok().map(|r| kafka_err(r.error_code))
-                        }
-                        None => None,
-                    },
-                    None => None,
-                };
-                let signal = match answer {
-                    Some(e) => {
-                        last_ok = Instant::now();
-                        heartbeat_signal(e)
-                    }
-                    // Unreachable coordinator for a whole session: it is gone for us.
-                    None if last_ok.elapsed() >= session => HB_COORDINATOR_LOST,
-                    None => HB_OK,
-                };
-                if signal != HB_OK {
-                    task_flag.store(signal, Ordering::Release);
-                    return;
-                }
-            }
-        });
-        self.heartbeat = Some((handle, flag));
+        let Some(addr) = self.coordinator.as_ref().map(|c| c.addr.clone()) else {
+            return;
+        };
+        self.heartbeat = Some(spawn_heartbeat(HeartbeatTarget {
+            addr,
+            client_id: self.cfg.client_id.clone(),
+            group_id: self.cfg.group_id.clone(),
+            member_id: self.member_id.clone(),
+            generation: self.generation,
+            interval: self.cfg.heartbeat_interval,
+            session_timeout: self.cfg.session_timeout,
+        }));
     }
 
     /// Committed offsets of `tps` (OffsetFetch at the coordinator); partitions without a
     /// commit are left out.
-    pub async fn fetch_committed(&mut self, cluster: &mut Cluster, tps: &[Tp]) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
+    pub async fn fetch_committed(
+        &mut self,
+        cluster: &mut Cluster,
+        tps: &[Tp],
+    ) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
         self.ensure_coordinator(cluster).await?;
         let group = self.cfg.group_id.clone();
         let conn = self.conn()?;
@@ -428,10 +398,16 @@ impl GroupMember {
         for (t, p) in tps {
             match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
                 Some(x) => x.partition_indexes.push(*p),
-                None => topics.push(OffsetFetchRequestTopic::default().with_name(TopicName(s(t))).with_partition_indexes(vec![*p])),
+                None => topics.push(
+                    OffsetFetchRequestTopic::default()
+                        .with_name(TopicName(s(t)))
+                        .with_partition_indexes(vec![*p]),
+                ),
             }
         }
-        let req = OffsetFetchRequest::default().with_group_id(GroupId(s(&group))).with_topics(Some(topics));
+        let req = OffsetFetchRequest::default()
+            .with_group_id(GroupId(s(&group)))
+            .with_topics(Some(topics));
         let resp = conn.send(&req, version).await?;
         if let Some(e) = kafka_err(resp.error_code) {
             return Err(ClientToolError::Kafka(e));
@@ -443,7 +419,10 @@ impl GroupMember {
                     return Err(ClientToolError::Kafka(e));
                 }
                 if p.committed_offset >= 0 {
-                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    out.insert(
+                        (t.name.0.to_string(), p.partition_index),
+                        p.committed_offset,
+                    );
                 }
             }
         }
@@ -452,12 +431,20 @@ impl GroupMember {
 
     /// Commit `offsets` with this member's generation. A rebalance or fencing error marks
     /// the member for rejoining and is returned.
-    pub async fn commit(&mut self, cluster: &mut Cluster, offsets: &BTreeMap<Tp, i64>) -> Result<(), ClientToolError> {
+    pub async fn commit(
+        &mut self,
+        cluster: &mut Cluster,
+        offsets: &BTreeMap<Tp, i64>,
+    ) -> Result<(), ClientToolError> {
         if offsets.is_empty() {
             return Ok(());
         }
         self.ensure_coordinator(cluster).await?;
-        let (group, generation, member) = (self.cfg.group_id.clone(), self.generation, self.member_id.clone());
+        let (group, generation, member) = (
+            self.cfg.group_id.clone(),
+            self.generation,
+            self.member_id.clone(),
+        );
         let conn = self.conn()?;
         let version = conn.require_version(ApiKey::OffsetCommit as i16, 2, 8)?;
         let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
@@ -468,7 +455,11 @@ impl GroupMember {
                 .with_committed_metadata(Some(StrBytes::from_static_str("")));
             match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
                 Some(x) => x.partitions.push(part),
-                None => topics.push(OffsetCommitRequestTopic::default().with_name(TopicName(s(t))).with_partitions(vec![part])),
+                None => topics.push(
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(s(t)))
+                        .with_partitions(vec![part]),
+                ),
             }
         }
         let req = OffsetCommitRequest::default()
@@ -483,7 +474,11 @@ impl GroupMember {
                 return Err(e.into());
             }
         };
-        let first = resp.topics.iter().flat_map(|t| t.partitions.iter()).find_map(|p| kafka_err(p.error_code));
+        let first = resp
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .find_map(|p| kafka_err(p.error_code));
         if let Some(e) = first {
             match reaction(e) {
                 Reaction::FindCoordinator => self.coordinator = None,
@@ -532,21 +527,6 @@ impl Drop for GroupMember {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reactions_follow_kafka() {
-        assert_eq!(reaction(ResponseError::NotCoordinator), Reaction::FindCoordinator);
-        assert_eq!(reaction(ResponseError::CoordinatorNotAvailable), Reaction::FindCoordinator);
-        assert_eq!(reaction(ResponseError::CoordinatorLoadInProgress), Reaction::Retry);
-        assert_eq!(reaction(ResponseError::RebalanceInProgress), Reaction::Rejoin);
-        assert_eq!(reaction(ResponseError::UnknownMemberId), Reaction::ResetAndRejoin);
-        assert_eq!(reaction(ResponseError::IllegalGeneration), Reaction::ResetAndRejoin);
-        assert_eq!(reaction(ResponseError::InconsistentGroupProtocol), Reaction::Fatal);
-        assert_eq!(heartbeat_signal(None), HB_OK);
-        assert_eq!(heartbeat_signal(Some(ResponseError::RebalanceInProgress)), HB_REJOIN);
-        assert_eq!(heartbeat_signal(Some(ResponseError::IllegalGeneration)), HB_RESET);
-        assert_eq!(heartbeat_signal(Some(ResponseError::NotCoordinator)), HB_COORDINATOR_LOST);
-    }
 
     #[test]
     fn defaults() {

@@ -7,13 +7,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use wire::kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use wire::kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
-use wire::kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
+use wire::kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use wire::kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use wire::kafka_protocol::messages::{
-    ApiKey, BrokerId, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, GroupId,
-    ListGroupsRequest, ListOffsetsRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest,
-    TopicName,
+    ApiKey, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, GroupId,
+    ListGroupsRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, TopicName,
 };
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::{KafkaConnection, ResponseError};
@@ -142,7 +144,12 @@ impl GroupAdmin {
     pub fn new(bootstrap: &str, timeout: Duration) -> Self {
         let mut cluster = Cluster::new(bootstrap, "adminclient-1", Duration::from_secs(30));
         cluster.set_log_prefix("AdminClient clientId=adminclient-1".to_string());
-        GroupAdmin { cluster, timeout, retry_backoff: Duration::from_millis(100), coordinators: HashMap::new() }
+        GroupAdmin {
+            cluster,
+            timeout,
+            retry_backoff: Duration::from_millis(100),
+            coordinators: HashMap::new(),
+        }
     }
 
     /// The underlying cluster view (metadata for topic lookups).
@@ -162,7 +169,9 @@ impl GroupAdmin {
                 }
                 // No broker answered in time: what the admin client reports then.
                 Err(ClientToolError::Network(_)) => {
-                    return Err(ClientToolError::Timeout("Timed out waiting for a node assignment.".into()))
+                    return Err(ClientToolError::Timeout(
+                        "Timed out waiting for a node assignment.".into(),
+                    ))
                 }
                 Err(e) => return Err(e),
             }
@@ -194,7 +203,11 @@ impl GroupAdmin {
             }
         };
         check(resp.error_code)?;
-        let node = Node { id: resp.node_id.0, host: resp.host.to_string(), port: resp.port };
+        let node = Node {
+            id: resp.node_id.0,
+            host: resp.host.to_string(),
+            port: resp.port,
+        };
         if !self.cluster.broker_ids().contains(&node.id) {
             self.cluster.refresh(Some(&[]), false).await?;
         }
@@ -204,10 +217,18 @@ impl GroupAdmin {
 
     /// The coordinator of `group`, retrying COORDINATOR_NOT_AVAILABLE until the deadline.
     pub async fn find_coordinator(&mut self, group: &str) -> Result<Node, ClientToolError> {
-        with_retry!(self, group, "findCoordinator", self.try_find_coordinator(group).await)
+        with_retry!(
+            self,
+            group,
+            "findCoordinator",
+            self.try_find_coordinator(group).await
+        )
     }
 
-    async fn coordinator_conn(&mut self, group: &str) -> Result<(Node, &mut KafkaConnection), ClientToolError> {
+    async fn coordinator_conn(
+        &mut self,
+        group: &str,
+    ) -> Result<(Node, &mut KafkaConnection), ClientToolError> {
         let node = self.try_find_coordinator(group).await?;
         let conn = self.cluster.connection(node.id).await?;
         Ok((node, conn))
@@ -215,14 +236,20 @@ impl GroupAdmin {
 
     /// Every group any broker coordinates whose protocol type is `consumer` or empty (as
     /// `Admin.listConsumerGroups`), filtered to `states` when non-empty; sorted by id.
-    pub async fn list_groups(&mut self, states: &[String]) -> Result<Vec<GroupListing>, ClientToolError> {
+    pub async fn list_groups(
+        &mut self,
+        states: &[String],
+    ) -> Result<Vec<GroupListing>, ClientToolError> {
         self.refresh(None).await?;
         let mut out: BTreeMap<String, GroupListing> = BTreeMap::new();
         for id in self.cluster.broker_ids() {
             let deadline = Instant::now() + self.timeout;
             let groups = loop {
                 match self.list_groups_at(id, states).await {
-                    Err(e) if coordinator_retriable(&e) && Instant::now() + self.retry_backoff < deadline => {
+                    Err(e)
+                        if coordinator_retriable(&e)
+                            && Instant::now() + self.retry_backoff < deadline =>
+                    {
                         tokio::time::sleep(self.retry_backoff).await;
                     }
                     other => break other?,
@@ -235,7 +262,11 @@ impl GroupAdmin {
         Ok(out.into_values().collect())
     }
 
-    async fn list_groups_at(&mut self, id: i32, states: &[String]) -> Result<Vec<GroupListing>, ClientToolError> {
+    async fn list_groups_at(
+        &mut self,
+        id: i32,
+        states: &[String],
+    ) -> Result<Vec<GroupListing>, ClientToolError> {
         let conn = self.cluster.connection(id).await?;
         let version = conn.require_version(ApiKey::ListGroups as i16, 0, 4)?;
         let mut req = ListGroupsRequest::default();
@@ -259,7 +290,11 @@ impl GroupAdmin {
                 state: g.group_state.to_string(),
             })
             .filter(|g| g.protocol_type.is_empty() || g.protocol_type == CONSUMER_PROTOCOL_TYPE)
-            .filter(|g| states.is_empty() || g.state.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&g.state)))
+            .filter(|g| {
+                states.is_empty()
+                    || g.state.is_empty()
+                    || states.iter().any(|s| s.eq_ignore_ascii_case(&g.state))
+            })
             .collect())
     }
 
@@ -272,7 +307,9 @@ impl GroupAdmin {
             .groups
             .into_iter()
             .find(|g| g.group_id.0.as_str() == group)
-            .ok_or_else(|| ClientToolError::Other(format!("DescribeGroups answer lacks group {group}")))?;
+            .ok_or_else(|| {
+                ClientToolError::Other(format!("DescribeGroups answer lacks group {group}"))
+            })?;
         check(g.error_code)?;
         let protocol_type = g.protocol_type.to_string();
         if !protocol_type.is_empty() && protocol_type != CONSUMER_PROTOCOL_TYPE {
@@ -304,21 +341,37 @@ impl GroupAdmin {
     }
 
     /// DescribeGroups for one group at its coordinator.
-    pub async fn describe_group(&mut self, group: &str) -> Result<GroupDescription, ClientToolError> {
-        with_retry!(self, group, "describeGroups", self.try_describe(group).await)
+    pub async fn describe_group(
+        &mut self,
+        group: &str,
+    ) -> Result<GroupDescription, ClientToolError> {
+        with_retry!(
+            self,
+            group,
+            "describeGroups",
+            self.try_describe(group).await
+        )
     }
 
-    async fn try_fetch_offsets(&mut self, group: &str) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
+    async fn try_fetch_offsets(
+        &mut self,
+        group: &str,
+    ) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
         let (_, conn) = self.coordinator_conn(group).await?;
         let version = conn.require_version(ApiKey::OffsetFetch as i16, 2, 7)?;
-        let req = OffsetFetchRequest::default().with_group_id(GroupId(name(group))).with_topics(None);
+        let req = OffsetFetchRequest::default()
+            .with_group_id(GroupId(name(group)))
+            .with_topics(None);
         let resp = conn.send(&req, version).await?;
         check(resp.error_code)?;
         let mut out = BTreeMap::new();
         for t in resp.topics {
             for p in t.partitions {
                 if p.error_code == 0 && p.committed_offset >= 0 {
-                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    out.insert(
+                        (t.name.0.to_string(), p.partition_index),
+                        p.committed_offset,
+                    );
                 }
             }
         }
@@ -326,11 +379,23 @@ impl GroupAdmin {
     }
 
     /// Every committed offset of `group` (OffsetFetch for all partitions).
-    pub async fn fetch_offsets(&mut self, group: &str) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
-        with_retry!(self, group, "listConsumerGroupOffsets", self.try_fetch_offsets(group).await)
+    pub async fn fetch_offsets(
+        &mut self,
+        group: &str,
+    ) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
+        with_retry!(
+            self,
+            group,
+            "listConsumerGroupOffsets",
+            self.try_fetch_offsets(group).await
+        )
     }
 
-    async fn try_commit(&mut self, group: &str, offsets: &BTreeMap<Tp, i64>) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
+    async fn try_commit(
+        &mut self,
+        group: &str,
+        offsets: &BTreeMap<Tp, i64>,
+    ) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
         let (_, conn) = self.coordinator_conn(group).await?;
         let version = conn.require_version(ApiKey::OffsetCommit as i16, 2, 8)?;
         let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
@@ -341,7 +406,11 @@ impl GroupAdmin {
                 .with_committed_metadata(Some(StrBytes::from_static_str("")));
             match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
                 Some(x) => x.partitions.push(part),
-                None => topics.push(OffsetCommitRequestTopic::default().with_name(TopicName(name(t))).with_partitions(vec![part])),
+                None => topics.push(
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(name(t)))
+                        .with_partitions(vec![part]),
+                ),
             }
         }
         let req = OffsetCommitRequest::default()
@@ -367,8 +436,17 @@ impl GroupAdmin {
 
     /// OffsetCommit with generation -1 (an admin commit, allowed only while the group is
     /// Empty); per-partition errors.
-    pub async fn commit_offsets(&mut self, group: &str, offsets: &BTreeMap<Tp, i64>) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
-        with_retry!(self, group, "alterConsumerGroupOffsets", self.try_commit(group, offsets).await)
+    pub async fn commit_offsets(
+        &mut self,
+        group: &str,
+        offsets: &BTreeMap<Tp, i64>,
+    ) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
+        with_retry!(
+            self,
+            group,
+            "alterConsumerGroupOffsets",
+            self.try_commit(group, offsets).await
+        )
     }
 
     async fn try_delete_group(&mut self, group: &str) -> Result<(), ClientToolError> {
@@ -378,16 +456,27 @@ impl GroupAdmin {
         let resp = conn.send(&req, version).await?;
         match resp.results.iter().find(|r| r.group_id.0.as_str() == group) {
             Some(r) => check(r.error_code),
-            None => Err(ClientToolError::Other(format!("DeleteGroups answer lacks group {group}"))),
+            None => Err(ClientToolError::Other(format!(
+                "DeleteGroups answer lacks group {group}"
+            ))),
         }
     }
 
     /// DeleteGroups for one group.
     pub async fn delete_group(&mut self, group: &str) -> Result<(), ClientToolError> {
-        with_retry!(self, group, "deleteConsumerGroups", self.try_delete_group(group).await)
+        with_retry!(
+            self,
+            group,
+            "deleteConsumerGroups",
+            self.try_delete_group(group).await
+        )
     }
 
-    async fn try_delete_offsets(&mut self, group: &str, tps: &[Tp]) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
+    async fn try_delete_offsets(
+        &mut self,
+        group: &str,
+        tps: &[Tp],
+    ) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
         let (_, conn) = self.coordinator_conn(group).await?;
         let version = conn.require_version(ApiKey::OffsetDelete as i16, 0, 0)?;
         let mut topics: Vec<OffsetDeleteRequestTopic> = Vec::new();
@@ -395,118 +484,74 @@ impl GroupAdmin {
             let part = OffsetDeleteRequestPartition::default().with_partition_index(*p);
             match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
                 Some(x) => x.partitions.push(part),
-                None => topics.push(OffsetDeleteRequestTopic::default().with_name(TopicName(name(t))).with_partitions(vec![part])),
+                None => topics.push(
+                    OffsetDeleteRequestTopic::default()
+                        .with_name(TopicName(name(t)))
+                        .with_partitions(vec![part]),
+                ),
             }
         }
-        let req = OffsetDeleteRequest::default().with_group_id(GroupId(name(group))).with_topics(topics);
+        let req = OffsetDeleteRequest::default()
+            .with_group_id(GroupId(name(group)))
+            .with_topics(topics);
         let resp = conn.send(&req, version).await?;
         check(resp.error_code)?;
         let mut out = BTreeMap::new();
         for t in resp.topics {
             for p in t.partitions {
-                out.insert((t.name.0.to_string(), p.partition_index), ResponseError::try_from_code(p.error_code));
+                out.insert(
+                    (t.name.0.to_string(), p.partition_index),
+                    ResponseError::try_from_code(p.error_code),
+                );
             }
         }
         Ok(out)
     }
 
     /// OffsetDelete: a top-level error, or per-partition outcomes.
-    pub async fn delete_offsets(&mut self, group: &str, tps: &[Tp]) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
-        with_retry!(self, group, "deleteConsumerGroupOffsets", self.try_delete_offsets(group, tps).await)
+    pub async fn delete_offsets(
+        &mut self,
+        group: &str,
+        tps: &[Tp],
+    ) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
+        with_retry!(
+            self,
+            group,
+            "deleteConsumerGroupOffsets",
+            self.try_delete_offsets(group, tps).await
+        )
     }
 
     /// ListOffsets at each partition's leader: `timestamp` -2 = log start, -1 = log end, else
     /// the first offset with a timestamp at or after it (`None` when there is none).
-    pub async fn list_offsets(&mut self, tps: &[Tp], timestamp: i64) -> Result<BTreeMap<Tp, Option<i64>>, ClientToolError> {
-        let mut topics: Vec<String> = tps.iter().map(|(t, _)| t.clone()).collect();
-        topics.sort();
-        topics.dedup();
-        let deadline = Instant::now() + self.timeout;
-        let mut out: BTreeMap<Tp, Option<i64>> = BTreeMap::new();
-        let mut todo: Vec<Tp> = tps.to_vec();
-        loop {
-            self.refresh(Some(&topics)).await?;
-            let mut by_leader: BTreeMap<i32, Vec<Tp>> = BTreeMap::new();
-            let mut retry: Vec<Tp> = Vec::new();
-            for tp in todo.drain(..) {
-                match self.cluster.leader(&tp.0, tp.1) {
-                    Some(l) => by_leader.entry(l).or_default().push(tp),
-                    None => retry.push(tp),
-                }
-            }
-            for (leader, items) in by_leader {
-                match self.list_offsets_at(leader, &items, timestamp).await {
-                    Ok(found) => {
-                        for (tp, r) in items.into_iter().zip(found) {
-                            match r {
-                                Ok(off) => {
-                                    out.insert(tp, (off >= 0).then_some(off));
-                                }
-                                Err(e) if e.is_retriable() => retry.push(tp),
-                                Err(e) => return Err(ClientToolError::Kafka(e)),
-                            }
-                        }
-                    }
-                    Err(_) => {
-                        self.cluster.disconnect(leader);
-                        retry.extend(items);
-                    }
-                }
-            }
-            if retry.is_empty() {
-                return Ok(out);
-            }
-            if Instant::now() + self.retry_backoff >= deadline {
-                let (t, p) = &retry[0];
-                return Err(ClientToolError::Timeout(format!(
-                    "Call(callName=listOffsets on broker) timed out: no usable leader for {t}-{p}"
-                )));
-            }
-            todo = retry;
-            tokio::time::sleep(self.retry_backoff).await;
-        }
-    }
-
-    async fn list_offsets_at(&mut self, leader: i32, items: &[Tp], timestamp: i64) -> Result<Vec<Result<i64, ResponseError>>, ClientToolError> {
-        let conn = self.cluster.connection(leader).await?;
-        let version = conn.require_version(ApiKey::ListOffsets as i16, 1, 6)?;
-        let mut topics: Vec<ListOffsetsTopic> = Vec::new();
-        for (t, p) in items {
-            let part = ListOffsetsPartition::default().with_partition_index(*p).with_timestamp(timestamp);
-            match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-                Some(x) => x.partitions.push(part),
-                None => topics.push(ListOffsetsTopic::default().with_name(TopicName(name(t))).with_partitions(vec![part])),
-            }
-        }
-        let req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(topics);
-        let resp = conn.send(&req, version).await?;
-        Ok(items
-            .iter()
-            .map(|(t, p)| {
-                let found = resp
-                    .topics
-                    .iter()
-                    .filter(|x| x.name.0.as_str() == t)
-                    .flat_map(|x| x.partitions.iter())
-                    .find(|x| x.partition_index == *p);
-                match found {
-                    Some(x) => match ResponseError::try_from_code(x.error_code) {
-                        None => Ok(x.offset),
-                        Some(e) => Err(e),
-                    },
-                    None => Err(ResponseError::UnknownServerError),
-                }
-            })
-            .collect())
+    pub async fn list_offsets(
+        &mut self,
+        tps: &[Tp],
+        timestamp: i64,
+    ) -> Result<BTreeMap<Tp, Option<i64>>, ClientToolError> {
+        super::group_list_offsets::list_offsets(
+            &mut self.cluster,
+            tps,
+            timestamp,
+            self.timeout,
+            self.retry_backoff,
+        )
+        .await
     }
 
     /// Partitions of `topic` from metadata (`None` if the topic does not exist).
-    pub async fn partitions_of(&mut self, topic: &str) -> Result<Option<Vec<i32>>, ClientToolError> {
+    pub async fn partitions_of(
+        &mut self,
+        topic: &str,
+    ) -> Result<Option<Vec<i32>>, ClientToolError> {
         self.refresh(Some(&[topic.to_string()])).await?;
         Ok(self
             .cluster
             .topic(topic)
-            .filter(|t| t.error != ResponseError::UnknownTopicOrPartition.code() && t.error != ResponseError::InvalidTopicException.code())
+            .filter(|t| {
+                t.error != ResponseError::UnknownTopicOrPartition.code()
+                    && t.error != ResponseError::InvalidTopicException.code()
+            })
             .map(|t| t.partitions.keys().copied().collect()))
     }
 }

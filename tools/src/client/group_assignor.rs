@@ -49,7 +49,9 @@ impl Assignor {
     pub fn from_name(name: &str) -> Option<Assignor> {
         match name.trim() {
             "range" | "org.apache.kafka.clients.consumer.RangeAssignor" => Some(Assignor::Range),
-            "roundrobin" | "org.apache.kafka.clients.consumer.RoundRobinAssignor" => Some(Assignor::RoundRobin),
+            "roundrobin" | "org.apache.kafka.clients.consumer.RoundRobinAssignor" => {
+                Some(Assignor::RoundRobin)
+            }
             _ => None,
         }
     }
@@ -74,8 +76,10 @@ pub fn range_assign(
     partitions_per_topic: &BTreeMap<String, i32>,
     members: &[MemberSubscription],
 ) -> BTreeMap<String, Vec<(String, i32)>> {
-    let mut out: BTreeMap<String, Vec<(String, i32)>> =
-        members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect();
+    let mut out: BTreeMap<String, Vec<(String, i32)>> = members
+        .iter()
+        .map(|m| (m.member_id.clone(), Vec::new()))
+        .collect();
     let mut consumers_per_topic: BTreeMap<&str, Vec<&MemberSubscription>> = BTreeMap::new();
     for m in members {
         for t in &m.topics {
@@ -83,7 +87,9 @@ pub fn range_assign(
         }
     }
     for (topic, mut consumers) in consumers_per_topic {
-        let Some(&n) = partitions_per_topic.get(topic) else { continue };
+        let Some(&n) = partitions_per_topic.get(topic) else {
+            continue;
+        };
         consumers.sort_by(|a, b| member_order(a, b));
         consumers.dedup_by(|a, b| a.member_id == b.member_id);
         let m = consumers.len() as i32;
@@ -110,24 +116,33 @@ pub fn round_robin_assign(
     partitions_per_topic: &BTreeMap<String, i32>,
     members: &[MemberSubscription],
 ) -> BTreeMap<String, Vec<(String, i32)>> {
-    let mut out: BTreeMap<String, Vec<(String, i32)>> =
-        members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect();
+    let mut out: BTreeMap<String, Vec<(String, i32)>> = members
+        .iter()
+        .map(|m| (m.member_id.clone(), Vec::new()))
+        .collect();
     let mut sorted: Vec<&MemberSubscription> = members.iter().collect();
     sorted.sort_by(|a, b| member_order(a, b));
     if sorted.is_empty() {
         return out;
     }
-    let topics: BTreeSet<&str> = members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect();
+    let topics: BTreeSet<&str> = members
+        .iter()
+        .flat_map(|m| m.topics.iter().map(String::as_str))
+        .collect();
     let mut next = 0usize;
     for topic in topics {
-        let Some(&n) = partitions_per_topic.get(topic) else { continue };
+        let Some(&n) = partitions_per_topic.get(topic) else {
+            continue;
+        };
         for p in 0..n.max(0) {
             // Find the next member (cyclically) that subscribes to this topic.
             for _ in 0..sorted.len() {
                 let m = sorted[next % sorted.len()];
                 next = (next + 1) % sorted.len();
                 if m.topics.iter().any(|t| t == topic) {
-                    out.entry(m.member_id.clone()).or_default().push((topic.to_string(), p));
+                    out.entry(m.member_id.clone())
+                        .or_default()
+                        .push((topic.to_string(), p));
                     break;
                 }
             }
@@ -156,15 +171,28 @@ mod tests {
     fn range_two_topics_three_partitions_two_members() {
         // Kafka's RangeAssignor javadoc example: C0 gets t0p0 t0p1 t1p0 t1p1, C1 gets t0p2 t1p2.
         let parts = BTreeMap::from([("t0".to_string(), 3), ("t1".to_string(), 3)]);
-        let out = range_assign(&parts, &[member("C1", &["t0", "t1"]), member("C0", &["t0", "t1"])]);
-        assert_eq!(out["C0"], tps(&[("t0", 0), ("t0", 1), ("t1", 0), ("t1", 1)]));
+        let out = range_assign(
+            &parts,
+            &[member("C1", &["t0", "t1"]), member("C0", &["t0", "t1"])],
+        );
+        assert_eq!(
+            out["C0"],
+            tps(&[("t0", 0), ("t0", 1), ("t1", 0), ("t1", 1)])
+        );
         assert_eq!(out["C1"], tps(&[("t0", 2), ("t1", 2)]));
     }
 
     #[test]
     fn range_more_members_than_partitions_and_unknown_topic() {
         let parts = BTreeMap::from([("t".to_string(), 2)]);
-        let out = range_assign(&parts, &[member("a", &["t", "gone"]), member("b", &["t"]), member("c", &["t"])]);
+        let out = range_assign(
+            &parts,
+            &[
+                member("a", &["t", "gone"]),
+                member("b", &["t"]),
+                member("c", &["t"]),
+            ],
+        );
         assert_eq!(out["a"], tps(&[("t", 0)]));
         assert_eq!(out["b"], tps(&[("t", 1)]));
         assert!(out["c"].is_empty());
@@ -183,10 +211,18 @@ mod tests {
     #[test]
     fn round_robin_skips_unsubscribed_members() {
         // C0: [t0, t1, t2], C1: [t1, t2], C2: [t2]; t0 has 1 partition, t1 2, t2 3.
-        let parts = BTreeMap::from([("t0".to_string(), 1), ("t1".to_string(), 2), ("t2".to_string(), 3)]);
+        let parts = BTreeMap::from([
+            ("t0".to_string(), 1),
+            ("t1".to_string(), 2),
+            ("t2".to_string(), 3),
+        ]);
         let out = round_robin_assign(
             &parts,
-            &[member("C0", &["t0", "t1", "t2"]), member("C1", &["t1", "t2"]), member("C2", &["t2"])],
+            &[
+                member("C0", &["t0", "t1", "t2"]),
+                member("C1", &["t1", "t2"]),
+                member("C2", &["t2"]),
+            ],
         );
         assert_eq!(out["C0"], tps(&[("t0", 0), ("t1", 1), ("t2", 2)]));
         assert_eq!(out["C1"], tps(&[("t1", 0), ("t2", 0)]));
@@ -195,7 +231,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(Assignor::from_name("org.apache.kafka.clients.consumer.RoundRobinAssignor"), Some(Assignor::RoundRobin));
+        assert_eq!(
+            Assignor::from_name("org.apache.kafka.clients.consumer.RoundRobinAssignor"),
+            Some(Assignor::RoundRobin)
+        );
         assert_eq!(Assignor::from_name("range"), Some(Assignor::Range));
         assert_eq!(Assignor::from_name("sticky"), None);
         assert_eq!(Assignor::Range.name(), "range");

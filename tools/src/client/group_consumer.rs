@@ -58,7 +58,11 @@ impl Default for GroupConsumerConfig {
 
 /// Start positions for a new assignment: the committed offset, else the reset policy
 /// (`Err` lists the partitions that have neither, as Kafka's `NoOffsetForPartitionException`).
-pub fn start_positions(assignment: &[Tp], committed: &BTreeMap<Tp, i64>, reset: Option<OffsetSpec>) -> Result<Vec<(Tp, OffsetSpec)>, ClientToolError> {
+pub fn start_positions(
+    assignment: &[Tp],
+    committed: &BTreeMap<Tp, i64>,
+    reset: Option<OffsetSpec>,
+) -> Result<Vec<(Tp, OffsetSpec)>, ClientToolError> {
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for tp in assignment {
@@ -96,7 +100,12 @@ pub struct GroupConsumer {
 
 impl GroupConsumer {
     /// Wrap `consumer` (its cluster is reused); `subscription` is a topic or a pattern.
-    pub fn new(consumer: Consumer, coordination: Coordination, subscription: Subscription, cfg: GroupConsumerConfig) -> Self {
+    pub fn new(
+        consumer: Consumer,
+        coordination: Coordination,
+        subscription: Subscription,
+        cfg: GroupConsumerConfig,
+    ) -> Self {
         let now = Instant::now();
         GroupConsumer {
             consumer,
@@ -128,7 +137,11 @@ impl GroupConsumer {
         match &self.subscription {
             Subscription::Topic(t) => {
                 cluster.refresh(Some(std::slice::from_ref(t)), true).await?;
-                let n = cluster.topic(t).filter(|i| i.error == 0).map(|i| i.partitions.len()).unwrap_or(0);
+                let n = cluster
+                    .topic(t)
+                    .filter(|i| i.error == 0)
+                    .map(|i| i.partitions.len())
+                    .unwrap_or(0);
                 Ok(BTreeMap::from([(t.clone(), n)]))
             }
             Subscription::Pattern(re) => {
@@ -136,7 +149,11 @@ impl GroupConsumer {
                 Ok(cluster
                     .topics()
                     .iter()
-                    .filter(|(name, info)| info.error == 0 && !(self.cfg.exclude_internal && info.internal) && re.is_match(name))
+                    .filter(|(name, info)| {
+                        info.error == 0
+                            && !(self.cfg.exclude_internal && info.internal)
+                            && re.is_match(name)
+                    })
                     .map(|(name, info)| (name.clone(), info.partitions.len()))
                     .collect())
             }
@@ -165,7 +182,10 @@ impl GroupConsumer {
         let topics: Vec<String> = counts.keys().cloned().collect();
         let assignment: Vec<Tp> = match &mut self.coordination {
             Coordination::Member(m) => {
-                match m.join(self.consumer.cluster_mut(), &topics, deadline).await? {
+                match m
+                    .join(self.consumer.cluster_mut(), &topics, deadline)
+                    .await?
+                {
                     Some(a) => a,
                     None => return Ok(false),
                 }
@@ -184,7 +204,10 @@ impl GroupConsumer {
         self.joined_topics = topics;
         self.joined_counts = counts;
         let committed = match &mut self.coordination {
-            Coordination::Member(m) => m.fetch_committed(self.consumer.cluster_mut(), &assignment).await?,
+            Coordination::Member(m) => {
+                m.fetch_committed(self.consumer.cluster_mut(), &assignment)
+                    .await?
+            }
             Coordination::Legacy { group_id } => {
                 let g = group_id.clone();
                 group_legacy::fetch_v0(self.consumer.cluster_mut(), &g, &assignment).await?
@@ -246,7 +269,10 @@ impl GroupConsumer {
         if let Err(e) = self.commit().await {
             log(
                 Level::Warn,
-                &format!("[Consumer groupId={}] Asynchronous auto-commit of offsets failed: {e}", self.group_id()),
+                &format!(
+                    "[Consumer groupId={}] Asynchronous auto-commit of offsets failed: {e}",
+                    self.group_id()
+                ),
                 "org.apache.kafka.clients.consumer.internals.ConsumerCoordinator",
             );
         }
@@ -262,7 +288,11 @@ impl GroupConsumer {
     }
 
     /// Wait up to `timeout` for at most `max_records` records of the assigned partitions.
-    pub async fn poll(&mut self, timeout: Duration, max_records: usize) -> Result<Vec<(String, ConsumedRecord)>, ClientToolError> {
+    pub async fn poll(
+        &mut self,
+        timeout: Duration,
+        max_records: usize,
+    ) -> Result<Vec<(String, ConsumedRecord)>, ClientToolError> {
         let deadline = Instant::now() + timeout;
         loop {
             if !self.pending.is_empty() {
@@ -295,10 +325,17 @@ impl GroupConsumer {
         if self.cfg.auto_commit {
             // A second try reconnects when an interrupted poll left the connection unusable.
             let first = self.commit().await;
-            if let Err(e) = if first.is_err() { self.commit().await } else { first } {
+            if let Err(e) = if first.is_err() {
+                self.commit().await
+            } else {
+                first
+            } {
                 log(
                     Level::Warn,
-                    &format!("[Consumer groupId={}] Synchronous auto-commit of offsets failed: {e}", self.group_id()),
+                    &format!(
+                        "[Consumer groupId={}] Synchronous auto-commit of offsets failed: {e}",
+                        self.group_id()
+                    ),
                     "org.apache.kafka.clients.consumer.internals.ConsumerCoordinator",
                 );
             }
@@ -318,8 +355,19 @@ mod tests {
         let a = vec![("t".to_string(), 0), ("t".to_string(), 1)];
         let committed = BTreeMap::from([(("t".to_string(), 1), 7)]);
         let s = start_positions(&a, &committed, Some(OffsetSpec::Earliest)).unwrap();
-        assert_eq!(s, vec![(("t".to_string(), 0), OffsetSpec::Earliest), (("t".to_string(), 1), OffsetSpec::Offset(7))]);
-        let e = start_positions(&a, &committed, None).unwrap_err().to_string();
-        assert!(e.ends_with("Undefined offset with no reset policy for partitions: [t-0]"), "{e}");
+        assert_eq!(
+            s,
+            vec![
+                (("t".to_string(), 0), OffsetSpec::Earliest),
+                (("t".to_string(), 1), OffsetSpec::Offset(7))
+            ]
+        );
+        let e = start_positions(&a, &committed, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("Undefined offset with no reset policy for partitions: [t-0]"),
+            "{e}"
+        );
     }
 }

@@ -5,9 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use wire::kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use wire::kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
-use wire::kafka_protocol::messages::{ApiKey, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName};
+use wire::kafka_protocol::messages::{
+    ApiKey, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+};
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::ResponseError;
 
@@ -33,7 +37,11 @@ async fn any_broker(cluster: &mut Cluster) -> Result<i32, ClientToolError> {
 }
 
 /// Committed offsets stored in ZooKeeper for `tps`; partitions without a node are left out.
-pub async fn fetch_v0(cluster: &mut Cluster, group: &str, tps: &[Tp]) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
+pub async fn fetch_v0(
+    cluster: &mut Cluster,
+    group: &str,
+    tps: &[Tp],
+) -> Result<BTreeMap<Tp, i64>, ClientToolError> {
     let id = any_broker(cluster).await?;
     let conn = cluster.connection(id).await?;
     conn.require_version(ApiKey::OffsetFetch as i16, 0, 0)?;
@@ -41,10 +49,16 @@ pub async fn fetch_v0(cluster: &mut Cluster, group: &str, tps: &[Tp]) -> Result<
     for (t, p) in tps {
         match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
             Some(x) => x.partition_indexes.push(*p),
-            None => topics.push(OffsetFetchRequestTopic::default().with_name(TopicName(s(t))).with_partition_indexes(vec![*p])),
+            None => topics.push(
+                OffsetFetchRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partition_indexes(vec![*p]),
+            ),
         }
     }
-    let req = OffsetFetchRequest::default().with_group_id(GroupId(s(group))).with_topics(Some(topics));
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(Some(topics));
     let resp = match conn.send(&req, 0).await {
         Ok(r) => r,
         Err(e) => {
@@ -59,7 +73,10 @@ pub async fn fetch_v0(cluster: &mut Cluster, group: &str, tps: &[Tp]) -> Result<
                 // v0: a missing znode reads as UNKNOWN_TOPIC_OR_PARTITION with offset -1.
                 None | Some(ResponseError::UnknownTopicOrPartition) => {
                     if p.committed_offset >= 0 {
-                        out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                        out.insert(
+                            (t.name.0.to_string(), p.partition_index),
+                            p.committed_offset,
+                        );
                     }
                 }
                 Some(e) => return Err(ClientToolError::Kafka(e)),
@@ -70,7 +87,11 @@ pub async fn fetch_v0(cluster: &mut Cluster, group: &str, tps: &[Tp]) -> Result<
 }
 
 /// Store `offsets` in ZooKeeper through OffsetCommit v0.
-pub async fn commit_v0(cluster: &mut Cluster, group: &str, offsets: &BTreeMap<Tp, i64>) -> Result<(), ClientToolError> {
+pub async fn commit_v0(
+    cluster: &mut Cluster,
+    group: &str,
+    offsets: &BTreeMap<Tp, i64>,
+) -> Result<(), ClientToolError> {
     if offsets.is_empty() {
         return Ok(());
     }
@@ -85,10 +106,16 @@ pub async fn commit_v0(cluster: &mut Cluster, group: &str, offsets: &BTreeMap<Tp
             .with_committed_metadata(Some(StrBytes::from_static_str("")));
         match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
             Some(x) => x.partitions.push(part),
-            None => topics.push(OffsetCommitRequestTopic::default().with_name(TopicName(s(t))).with_partitions(vec![part])),
+            None => topics.push(
+                OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partitions(vec![part]),
+            ),
         }
     }
-    let req = OffsetCommitRequest::default().with_group_id(GroupId(s(group))).with_topics(topics);
+    let req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(topics);
     let resp = match conn.send(&req, 0).await {
         Ok(r) => r,
         Err(e) => {
@@ -115,14 +142,23 @@ pub fn plaintext_address(path: &str, reg: &zk_schema::model::BrokerRegistration)
         .iter()
         .find(|e| e.security_protocol == "PLAINTEXT")
         .map(|e| format!("{}:{}", e.host, e.port))
-        .or_else(|| reg.host.as_ref().filter(|_| reg.port > 0).map(|h| format!("{h}:{}", reg.port)))
+        .or_else(|| {
+            reg.host
+                .as_ref()
+                .filter(|_| reg.port > 0)
+                .map(|h| format!("{h}:{}", reg.port))
+        })
 }
 
 /// Bootstrap servers from ZooKeeper's `/brokers/ids` (comma-separated), for `--zookeeper`.
 pub async fn bootstrap_from_zookeeper(connect: &str) -> Result<String, String> {
-    let zk = zk_schema::KafkaZkClient::connect(connect, std::time::Duration::from_secs(30), std::time::Duration::from_secs(30))
-        .await
-        .map_err(|e| e.to_string())?;
+    let zk = zk_schema::KafkaZkClient::connect(
+        connect,
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let brokers = zk.get_all_brokers().await.map_err(|e| e.to_string());
     drop(zk);
     let addrs: Vec<String> = brokers?
@@ -130,7 +166,9 @@ pub async fn bootstrap_from_zookeeper(connect: &str) -> Result<String, String> {
         .filter_map(|(id, (reg, _))| plaintext_address(&zk_schema::paths::broker_id(*id), reg))
         .collect();
     if addrs.is_empty() {
-        return Err(format!("No brokers found in ZooKeeper at {connect} (/brokers/ids is empty)"));
+        return Err(format!(
+            "No brokers found in ZooKeeper at {connect} (/brokers/ids is empty)"
+        ));
     }
     Ok(addrs.join(","))
 }
@@ -142,9 +180,22 @@ mod tests {
 
     #[test]
     fn address_from_registration() {
-        let ep = |l: &str, p: &str, port| BrokerEndpoint { listener: l.into(), security_protocol: p.into(), host: "h".into(), port };
-        let reg = BrokerRegistration::new(&[ep("SSL", "SSL", 1), ep("PLAINTEXT", "PLAINTEXT", 9092)], None, -1, 0);
-        assert_eq!(plaintext_address("/brokers/ids/1", &reg).as_deref(), Some("h:9092"));
+        let ep = |l: &str, p: &str, port| BrokerEndpoint {
+            listener: l.into(),
+            security_protocol: p.into(),
+            host: "h".into(),
+            port,
+        };
+        let reg = BrokerRegistration::new(
+            &[ep("SSL", "SSL", 1), ep("PLAINTEXT", "PLAINTEXT", 9092)],
+            None,
+            -1,
+            0,
+        );
+        assert_eq!(
+            plaintext_address("/brokers/ids/1", &reg).as_deref(),
+            Some("h:9092")
+        );
         let reg = BrokerRegistration::new(&[ep("SSL", "SSL", 1)], None, -1, 0);
         assert_eq!(plaintext_address("/brokers/ids/1", &reg), None);
     }

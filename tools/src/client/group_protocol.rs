@@ -46,7 +46,10 @@ impl Assignment {
                 None => grouped.push((t.clone(), vec![*p])),
             }
         }
-        Assignment { partitions: grouped, user_data: None }
+        Assignment {
+            partitions: grouped,
+            user_data: None,
+        }
     }
 
     /// The assigned partitions as (topic, partition) pairs, sorted.
@@ -103,7 +106,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ProtocolError> {
         if self.buf.len() - self.pos < n {
-            return Err(ProtocolError(format!("need {n} bytes at position {}", self.pos)));
+            return Err(ProtocolError(format!(
+                "need {n} bytes at position {}",
+                self.pos
+            )));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -130,7 +136,9 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String, ProtocolError> {
         let n = self.i16()?;
         if n < 0 {
-            return Err(ProtocolError("null string where a string is required".into()));
+            return Err(ProtocolError(
+                "null string where a string is required".into(),
+            ));
         }
         let b = self.take(n as usize)?;
         String::from_utf8(b.to_vec()).map_err(|e| ProtocolError(e.to_string()))
@@ -178,7 +186,9 @@ pub fn decode_subscription(data: &[u8]) -> Result<Subscription, ProtocolError> {
     let mut r = Reader { buf: data, pos: 0 };
     let version = r.i16()?;
     if version < 0 {
-        return Err(ProtocolError(format!("unsupported subscription version {version}")));
+        return Err(ProtocolError(format!(
+            "unsupported subscription version {version}"
+        )));
     }
     let n = r.count()?;
     let mut topics = Vec::with_capacity(n.min(1024));
@@ -186,8 +196,16 @@ pub fn decode_subscription(data: &[u8]) -> Result<Subscription, ProtocolError> {
         topics.push(r.string()?);
     }
     let user_data = r.bytes()?;
-    let owned_partitions = if version >= 1 && !r.at_end() { r.topic_partitions()? } else { Vec::new() };
-    Ok(Subscription { topics, user_data, owned_partitions })
+    let owned_partitions = if version >= 1 && !r.at_end() {
+        r.topic_partitions()?
+    } else {
+        Vec::new()
+    };
+    Ok(Subscription {
+        topics,
+        user_data,
+        owned_partitions,
+    })
 }
 
 /// Encode an assignment (v0 and v1 share one layout).
@@ -208,11 +226,16 @@ pub fn decode_assignment(data: &[u8]) -> Result<Assignment, ProtocolError> {
     let mut r = Reader { buf: data, pos: 0 };
     let version = r.i16()?;
     if version < 0 {
-        return Err(ProtocolError(format!("unsupported assignment version {version}")));
+        return Err(ProtocolError(format!(
+            "unsupported assignment version {version}"
+        )));
     }
     let partitions = r.topic_partitions()?;
     let user_data = if r.at_end() { None } else { r.bytes()? };
-    Ok(Assignment { partitions, user_data })
+    Ok(Assignment {
+        partitions,
+        user_data,
+    })
 }
 
 /// Group a list of (topic, partition) pairs by topic with sorted partitions.
@@ -233,9 +256,16 @@ mod tests {
 
     #[test]
     fn subscription_v0_bytes() {
-        let sub = Subscription { topics: vec!["ab".into()], user_data: None, owned_partitions: vec![] };
+        let sub = Subscription {
+            topics: vec!["ab".into()],
+            user_data: None,
+            owned_partitions: vec![],
+        };
         let b = encode_subscription(&sub, 0);
-        assert_eq!(b, vec![0, 0, 0, 0, 0, 1, 0, 2, b'a', b'b', 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            b,
+            vec![0, 0, 0, 0, 0, 1, 0, 2, b'a', b'b', 0xff, 0xff, 0xff, 0xff]
+        );
         assert_eq!(decode_subscription(&b).unwrap(), sub);
     }
 
@@ -260,11 +290,21 @@ mod tests {
     #[test]
     fn assignment_round_trip() {
         let a = Assignment::from_partitions(&[("t".into(), 1), ("u".into(), 0), ("t".into(), 0)]);
-        assert_eq!(a.partitions, vec![("t".to_string(), vec![1, 0]), ("u".to_string(), vec![0])]);
+        assert_eq!(
+            a.partitions,
+            vec![("t".to_string(), vec![1, 0]), ("u".to_string(), vec![0])]
+        );
         let b = encode_assignment(&a, 1);
         let back = decode_assignment(&b).unwrap();
         assert_eq!(back, a);
-        assert_eq!(back.topic_partitions(), vec![("t".to_string(), 0), ("t".to_string(), 1), ("u".to_string(), 0)]);
+        assert_eq!(
+            back.topic_partitions(),
+            vec![
+                ("t".to_string(), 0),
+                ("t".to_string(), 1),
+                ("u".to_string(), 0)
+            ]
+        );
         assert_eq!(decode_assignment(&[]).unwrap(), Assignment::default());
         assert!(decode_assignment(&[0, 0, 0]).is_err());
     }

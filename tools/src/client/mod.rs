@@ -17,3 +17,5 @@ pub mod group_admin;
 pub mod group;
 pub mod group_legacy;
 pub mod group_consumer;
+pub mod group_heartbeat;
+pub mod group_list_offsets;

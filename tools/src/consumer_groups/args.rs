@@ -135,15 +135,47 @@ pub fn usage() -> String {
     render_usage(HELP)
 }
 
-const VALUE_OPTIONS: [&str; 8] =
-    ["bootstrap-server", "timeout", "command-config", "to-offset", "from-file", "to-datetime", "by-duration", "shift-by"];
+const VALUE_OPTIONS: [&str; 8] = [
+    "bootstrap-server",
+    "timeout",
+    "command-config",
+    "to-offset",
+    "from-file",
+    "to-datetime",
+    "by-duration",
+    "shift-by",
+];
 const MANY_OPTIONS: [&str; 2] = ["group", "topic"];
 const FLAG_OPTIONS: [&str; 18] = [
-    "all-topics", "list", "describe", "all-groups", "delete", "reset-offsets", "delete-offsets", "dry-run", "execute",
-    "export", "to-earliest", "to-latest", "to-current", "members", "verbose", "offsets", "help", "version",
+    "all-topics",
+    "list",
+    "describe",
+    "all-groups",
+    "delete",
+    "reset-offsets",
+    "delete-offsets",
+    "dry-run",
+    "execute",
+    "export",
+    "to-earliest",
+    "to-latest",
+    "to-current",
+    "members",
+    "verbose",
+    "offsets",
+    "help",
+    "version",
 ];
-const RESET_SCENARIOS: [&str; 8] =
-    ["to-offset", "shift-by", "to-datetime", "by-duration", "to-earliest", "to-latest", "to-current", "from-file"];
+const RESET_SCENARIOS: [&str; 8] = [
+    "to-offset",
+    "shift-by",
+    "to-datetime",
+    "by-duration",
+    "to-earliest",
+    "to-latest",
+    "to-current",
+    "from-file",
+];
 
 fn command() -> Command {
     let mut cmd = cli::command("kafka-consumer-groups");
@@ -158,7 +190,11 @@ fn command() -> Command {
     }
     // `--state [value]`: joptsimple's optional argument.
     cmd = cmd.arg(
-        Arg::new("state").long("state").num_args(0..=1).default_missing_value("").action(ArgAction::Set),
+        Arg::new("state")
+            .long("state")
+            .num_args(0..=1)
+            .default_missing_value("")
+            .action(ArgAction::Set),
     );
     cmd.arg(rest())
 }
@@ -166,22 +202,31 @@ fn command() -> Command {
 fn parse_long(m: &ArgMatches, name: &str) -> Result<Option<i64>, ArgsExit> {
     match m.get_one::<String>(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| ArgsExit::Usage(format!("Cannot parse argument '{v}' of option {name}"))),
+        Some(v) => {
+            v.trim().parse::<i64>().map(Some).map_err(|_| {
+                ArgsExit::Usage(format!("Cannot parse argument '{v}' of option {name}"))
+            })
+        }
     }
 }
 
 /// Kafka's `ConsumerGroupState` names, for `--list --state`.
-pub const GROUP_STATES: [&str; 5] = ["PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"];
+pub const GROUP_STATES: [&str; 5] = [
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Stable",
+    "Dead",
+    "Empty",
+];
 
 /// Parse `--state a,b` as Kafka's `consumerGroupStatesFromString` (case-insensitive names).
 pub fn parse_states(input: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for s in input.split(',') {
-        match GROUP_STATES.iter().find(|n| n.eq_ignore_ascii_case(s.trim())) {
+        match GROUP_STATES
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(s.trim()))
+        {
             Some(n) => {
                 if !out.iter().any(|x| x == n) {
                     out.push(n.to_string());
@@ -200,16 +245,22 @@ pub fn parse_states(input: &str) -> Result<Vec<String>, String> {
 
 /// Parse and check the arguments (program name excluded).
 pub fn parse_args(args: &[String]) -> Result<GroupOptions, ArgsExit> {
-    let m = command().try_get_matches_from(args).map_err(|e| ArgsExit::Usage(clap_error_message(&e)))?;
+    let m = command()
+        .try_get_matches_from(args)
+        .map_err(|e| ArgsExit::Usage(clap_error_message(&e)))?;
     let has = |name: &str| given(&m, name);
     // joptsimple's availableIf: these only make sense with --describe (state: or --list).
     for opt in ["members", "verbose", "offsets"] {
         if has(opt) && !has("describe") {
-            return Err(ArgsExit::Usage(format!("Option(s) [{opt}] are unavailable given other options on the command line")));
+            return Err(ArgsExit::Usage(format!(
+                "Option(s) [{opt}] are unavailable given other options on the command line"
+            )));
         }
     }
     if has("state") && !has("describe") && !has("list") {
-        return Err(ArgsExit::Usage("Option(s) [state] are unavailable given other options on the command line".into()));
+        return Err(ArgsExit::Usage(
+            "Option(s) [state] are unavailable given other options on the command line".into(),
+        ));
     }
     let timeout_ms = parse_long(&m, "timeout")?.unwrap_or(5000);
     let to_offset = parse_long(&m, "to-offset")?;
@@ -218,25 +269,38 @@ pub fn parse_args(args: &[String]) -> Result<GroupOptions, ArgsExit> {
 
     // checkArgs, in Kafka's order.
     if !has("bootstrap-server") {
-        return Err(ArgsExit::Usage("Missing required argument \"[bootstrap-server]\"".into()));
+        return Err(ArgsExit::Usage(
+            "Missing required argument \"[bootstrap-server]\"".into(),
+        ));
     }
     let group_scope = "[group], [all-groups]";
     if has("describe") {
         if !has("group") && !has("all-groups") {
-            return Err(ArgsExit::Usage(format!("Option [describe] takes one of these options: {group_scope}")));
+            return Err(ArgsExit::Usage(format!(
+                "Option [describe] takes one of these options: {group_scope}"
+            )));
         }
-        if ["members", "offsets", "state"].iter().filter(|o| has(o)).count() > 1 {
+        if ["members", "offsets", "state"]
+            .iter()
+            .filter(|o| has(o))
+            .count()
+            > 1
+        {
             return Err(ArgsExit::Usage(
                 "Option [describe] takes at most one of these options: [members], [offsets], [state]".into(),
             ));
         }
         if m.get_one::<String>("state").is_some_and(|s| !s.is_empty()) {
-            return Err(ArgsExit::Usage("Option [describe] does not take a value for [state]".into()));
+            return Err(ArgsExit::Usage(
+                "Option [describe] does not take a value for [state]".into(),
+            ));
         }
     }
     if has("delete") {
         if !has("group") && !has("all-groups") {
-            return Err(ArgsExit::Usage(format!("Option [delete] takes one of these options: {group_scope}")));
+            return Err(ArgsExit::Usage(format!(
+                "Option [delete] takes one of these options: {group_scope}"
+            )));
         }
         if has("topic") {
             return Err(ArgsExit::Usage(
@@ -245,37 +309,51 @@ pub fn parse_args(args: &[String]) -> Result<GroupOptions, ArgsExit> {
         }
     }
     if has("delete-offsets") && (!has("group") || !has("topic")) {
-        return Err(ArgsExit::Usage("Option [delete-offsets] takes the following options: [group], [topic]".into()));
+        return Err(ArgsExit::Usage(
+            "Option [delete-offsets] takes the following options: [group], [topic]".into(),
+        ));
     }
     if has("reset-offsets") {
         if has("dry-run") && has("execute") {
-            return Err(ArgsExit::Usage("Option [reset-offsets] only accepts one of [execute] and [dry-run]".into()));
+            return Err(ArgsExit::Usage(
+                "Option [reset-offsets] only accepts one of [execute] and [dry-run]".into(),
+            ));
         }
         if !has("dry-run") && !has("execute") {
             warnings.push("WARN: No action will be performed as the --execute option is missing.In a future major release, the default behavior of this command will be to prompt the user before executing the reset rather than doing a dry run. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting.".to_string());
         }
         if !has("group") && !has("all-groups") {
-            return Err(ArgsExit::Usage(format!("Option [reset-offsets] takes one of these options: {group_scope}")));
+            return Err(ArgsExit::Usage(format!(
+                "Option [reset-offsets] takes one of these options: {group_scope}"
+            )));
         }
         for used in RESET_SCENARIOS {
             if !has(used) {
                 continue;
             }
             if let Some(other) = RESET_SCENARIOS.iter().find(|o| **o != used && has(o)) {
-                return Err(ArgsExit::Usage(format!("Option \"[{used}]\" can't be used with option \"[{other}]\"")));
+                return Err(ArgsExit::Usage(format!(
+                    "Option \"[{used}]\" can't be used with option \"[{other}]\""
+                )));
             }
         }
     }
     if has("group") && has("all-groups") {
-        return Err(ArgsExit::Usage("Option \"[group]\" can't be used with option \"[all-groups]\"".into()));
+        return Err(ArgsExit::Usage(
+            "Option \"[group]\" can't be used with option \"[all-groups]\"".into(),
+        ));
     }
     if has("group") && has("list") {
-        return Err(ArgsExit::Usage("Option \"[group]\" can't be used with option \"[list]\"".into()));
+        return Err(ArgsExit::Usage(
+            "Option \"[group]\" can't be used with option \"[list]\"".into(),
+        ));
     }
     if has("topic") {
         for other in ["list", "describe"] {
             if has(other) {
-                return Err(ArgsExit::Usage(format!("Option \"[topic]\" can't be used with option \"[{other}]\"")));
+                return Err(ArgsExit::Usage(format!(
+                    "Option \"[topic]\" can't be used with option \"[{other}]\""
+                )));
             }
         }
     }
@@ -285,14 +363,24 @@ pub fn parse_args(args: &[String]) -> Result<GroupOptions, ArgsExit> {
     if has("version") {
         return Err(ArgsExit::Version);
     }
-    let actions = ["list", "describe", "delete", "reset-offsets", "delete-offsets"];
+    let actions = [
+        "list",
+        "describe",
+        "delete",
+        "reset-offsets",
+        "delete-offsets",
+    ];
     if actions.iter().filter(|a| has(a)).count() != 1 {
         return Err(ArgsExit::Usage(
             "Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets".into(),
         ));
     }
     let one = |name: &str| m.get_one::<String>(name).cloned();
-    let all = |name: &str| m.get_many::<String>(name).map(|v| v.cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let all = |name: &str| {
+        m.get_many::<String>(name)
+            .map(|v| v.cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
     let action = if has("list") {
         let states = match one("state") {
             None => None,
@@ -302,7 +390,9 @@ pub fn parse_args(args: &[String]) -> Result<GroupOptions, ArgsExit> {
         GroupAction::List { states }
     } else if has("describe") {
         GroupAction::Describe(if has("members") {
-            DescribeView::Members { verbose: has("verbose") }
+            DescribeView::Members {
+                verbose: has("verbose"),
+            }
         } else if has("state") {
             DescribeView::State
         } else {

@@ -20,9 +20,19 @@ fn list_and_states() {
     assert_eq!(o.action, GroupAction::List { states: None });
     assert_eq!(o.timeout_ms, 5000);
     let o = parse("--bootstrap-server b:1 --list --state").unwrap();
-    assert_eq!(o.action, GroupAction::List { states: Some(vec![]) });
+    assert_eq!(
+        o.action,
+        GroupAction::List {
+            states: Some(vec![])
+        }
+    );
     let o = parse("--bootstrap-server b:1 --list --state stable,EMPTY").unwrap();
-    assert_eq!(o.action, GroupAction::List { states: Some(vec!["Stable".into(), "Empty".into()]) });
+    assert_eq!(
+        o.action,
+        GroupAction::List {
+            states: Some(vec!["Stable".into(), "Empty".into()])
+        }
+    );
     assert_eq!(
         usage_msg("--bootstrap-server b:1 --list --state bogus"),
         "Invalid state list 'bogus'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty"
@@ -35,7 +45,10 @@ fn describe_views() {
     assert_eq!(o.action, GroupAction::Describe(DescribeView::Offsets));
     assert_eq!(o.groups, vec!["g".to_string(), "h".to_string()]);
     let o = parse("--bootstrap-server b:1 --describe --all-groups --members --verbose").unwrap();
-    assert_eq!(o.action, GroupAction::Describe(DescribeView::Members { verbose: true }));
+    assert_eq!(
+        o.action,
+        GroupAction::Describe(DescribeView::Members { verbose: true })
+    );
     assert!(o.all_groups);
     let o = parse("--bootstrap-server b:1 --describe --group g --state --timeout 100").unwrap();
     assert_eq!(o.action, GroupAction::Describe(DescribeView::State));
@@ -60,7 +73,10 @@ fn describe_views() {
 
 #[test]
 fn reset_options() {
-    let o = parse("--bootstrap-server b:1 --reset-offsets --group g --topic t:0,1 --shift-by -2 --execute").unwrap();
+    let o = parse(
+        "--bootstrap-server b:1 --reset-offsets --group g --topic t:0,1 --shift-by -2 --execute",
+    )
+    .unwrap();
     assert_eq!(
         o.action,
         GroupAction::ResetOffsets(ResetOptions {
@@ -72,14 +88,24 @@ fn reset_options() {
     );
     assert!(o.warnings.is_empty());
     let o = parse("--bootstrap-server b:1 --reset-offsets --group g --all-topics --to-datetime 2020-01-01T00:00:00.000").unwrap();
-    assert!(o.warnings[0].starts_with("WARN: No action will be performed as the --execute option is missing."));
-    assert!(matches!(o.action, GroupAction::ResetOffsets(ResetOptions { spec: Some(ResetSpec::ToDatetime(_)), all_topics: true, .. })));
+    assert!(o.warnings[0]
+        .starts_with("WARN: No action will be performed as the --execute option is missing."));
+    assert!(matches!(
+        o.action,
+        GroupAction::ResetOffsets(ResetOptions {
+            spec: Some(ResetSpec::ToDatetime(_)),
+            all_topics: true,
+            ..
+        })
+    ));
     assert_eq!(
         usage_msg("--bootstrap-server b:1 --reset-offsets --group g --all-topics --to-earliest --to-latest"),
         "Option \"[to-earliest]\" can't be used with option \"[to-latest]\""
     );
     assert_eq!(
-        usage_msg("--bootstrap-server b:1 --reset-offsets --group g --dry-run --execute --to-latest"),
+        usage_msg(
+            "--bootstrap-server b:1 --reset-offsets --group g --dry-run --execute --to-latest"
+        ),
         "Option [reset-offsets] only accepts one of [execute] and [dry-run]"
     );
     assert_eq!(
@@ -90,14 +116,25 @@ fn reset_options() {
 
 #[test]
 fn general_checks() {
-    assert_eq!(parse_args(&[]), Err(ArgsExit::Usage("Missing required argument \"[bootstrap-server]\"".into())));
+    assert_eq!(
+        parse_args(&[]),
+        Err(ArgsExit::Usage(
+            "Missing required argument \"[bootstrap-server]\"".into()
+        ))
+    );
     assert_eq!(
         usage_msg("--bootstrap-server b:1"),
         "Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets"
     );
     assert_eq!(usage_msg("--bootstrap-server b:1 --help"), HELP_TEXT);
-    assert_eq!(parse("--bootstrap-server b:1 --version"), Err(ArgsExit::Version));
-    assert_eq!(usage_msg("--bootstrap-server b:1 --list --group g"), "Option \"[group]\" can't be used with option \"[list]\"");
+    assert_eq!(
+        parse("--bootstrap-server b:1 --version"),
+        Err(ArgsExit::Version)
+    );
+    assert_eq!(
+        usage_msg("--bootstrap-server b:1 --list --group g"),
+        "Option \"[group]\" can't be used with option \"[list]\""
+    );
     assert_eq!(
         usage_msg("--bootstrap-server b:1 --delete --group g --topic t"),
         "The consumer does not support topic-specific offset deletion from a consumer group."
@@ -110,6 +147,11 @@ fn general_checks() {
         usage_msg("--bootstrap-server b:1 --delete --group g --all-groups"),
         "Option \"[group]\" can't be used with option \"[all-groups]\""
     );
-    assert_eq!(parse("--bootstrap-server b:1 --delete-offsets --group g --topic t").unwrap().action, GroupAction::DeleteOffsets);
+    assert_eq!(
+        parse("--bootstrap-server b:1 --delete-offsets --group g --topic t")
+            .unwrap()
+            .action,
+        GroupAction::DeleteOffsets
+    );
     assert!(usage().contains("--reset-offsets"));
 }

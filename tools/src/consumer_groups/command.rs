@@ -89,7 +89,11 @@ pub fn error_message(e: ResponseError) -> String {
 pub fn exception_text(e: &ClientToolError) -> String {
     match e {
         ClientToolError::Kafka(k) => {
-            format!("org.apache.kafka.common.errors.{}: {}", exception_parts(*k).0, error_message(*k))
+            format!(
+                "org.apache.kafka.common.errors.{}: {}",
+                exception_parts(*k).0,
+                error_message(*k)
+            )
         }
         other => other.to_string(),
     }
@@ -102,21 +106,39 @@ fn exception_texts() {
         exception_text(&ClientToolError::Kafka(ResponseError::NonEmptyGroup)),
         "org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty."
     );
-    assert_eq!(error_message(ResponseError::GroupIdNotFound), "The group id does not exist.");
-    assert_eq!(error_message(ResponseError::InvalidTopicException), "INVALID_TOPIC_EXCEPTION");
+    assert_eq!(
+        error_message(ResponseError::GroupIdNotFound),
+        "The group id does not exist."
+    );
+    assert_eq!(
+        error_message(ResponseError::InvalidTopicException),
+        "INVALID_TOPIC_EXCEPTION"
+    );
 }
 
 /// The groups an action applies to: `--all-groups` lists them, else the `--group` values.
-async fn target_groups(admin: &mut GroupAdmin, opts: &GroupOptions) -> Result<Vec<String>, CommandError> {
+async fn target_groups(
+    admin: &mut GroupAdmin,
+    opts: &GroupOptions,
+) -> Result<Vec<String>, CommandError> {
     if opts.all_groups {
-        Ok(admin.list_groups(&[]).await?.into_iter().map(|g| g.group_id).collect())
+        Ok(admin
+            .list_groups(&[])
+            .await?
+            .into_iter()
+            .map(|g| g.group_id)
+            .collect())
     } else {
         Ok(opts.groups.clone())
     }
 }
 
 /// `--list`.
-pub async fn list(admin: &mut GroupAdmin, states: &Option<Vec<String>>, out: &mut dyn Write) -> Result<(), CommandError> {
+pub async fn list(
+    admin: &mut GroupAdmin,
+    states: &Option<Vec<String>>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     match states {
         None => {
             for g in admin.list_groups(&[]).await? {
@@ -125,7 +147,8 @@ pub async fn list(admin: &mut GroupAdmin, states: &Option<Vec<String>>, out: &mu
         }
         Some(filter) => {
             let groups = admin.list_groups(filter).await?;
-            let rows: Vec<(String, String)> = groups.into_iter().map(|g| (g.group_id, g.state)).collect();
+            let rows: Vec<(String, String)> =
+                groups.into_iter().map(|g| (g.group_id, g.state)).collect();
             output::print_group_states(&rows, out);
         }
     }
@@ -133,7 +156,13 @@ pub async fn list(admin: &mut GroupAdmin, states: &Option<Vec<String>>, out: &mu
 }
 
 /// `--describe` in one of its views; groups in name order as Kafka's TreeMap.
-pub async fn describe(admin: &mut GroupAdmin, opts: &GroupOptions, view: DescribeView, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CommandError> {
+pub async fn describe(
+    admin: &mut GroupAdmin,
+    opts: &GroupOptions,
+    view: DescribeView,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CommandError> {
     let mut groups = target_groups(admin, opts).await?;
     groups.sort();
     groups.dedup();
@@ -142,18 +171,32 @@ pub async fn describe(admin: &mut GroupAdmin, opts: &GroupOptions, view: Describ
         match view {
             DescribeView::Offsets => {
                 let committed = admin.fetch_offsets(&group).await?;
-                let mut tps: Vec<Tp> = desc.members.iter().flat_map(|m| m.assignment.iter().cloned()).collect();
+                let mut tps: Vec<Tp> = desc
+                    .members
+                    .iter()
+                    .flat_map(|m| m.assignment.iter().cloned())
+                    .collect();
                 tps.extend(committed.keys().cloned());
                 tps.sort();
                 tps.dedup();
-                let ends = if tps.is_empty() { BTreeMap::new() } else { admin.list_offsets(&tps, -1).await? };
+                let ends = if tps.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    admin.list_offsets(&tps, -1).await?
+                };
                 let rows = output::offset_rows(&desc, &committed, &ends);
                 if output::should_print(&group, Some(&desc.state), Some(rows.len()), out, err) {
                     output::print_offsets(&rows, out);
                 }
             }
             DescribeView::Members { verbose } => {
-                if output::should_print(&group, Some(&desc.state), Some(desc.members.len()), out, err) {
+                if output::should_print(
+                    &group,
+                    Some(&desc.state),
+                    Some(desc.members.len()),
+                    out,
+                    err,
+                ) {
                     output::print_members(&desc, verbose, out);
                 }
             }
@@ -168,7 +211,11 @@ pub async fn describe(admin: &mut GroupAdmin, opts: &GroupOptions, view: Describ
 }
 
 /// `--delete`.
-pub async fn delete(admin: &mut GroupAdmin, opts: &GroupOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+pub async fn delete(
+    admin: &mut GroupAdmin,
+    opts: &GroupOptions,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     let groups = target_groups(admin, opts).await?;
     let mut results = Vec::new();
     for g in groups {
@@ -180,13 +227,19 @@ pub async fn delete(admin: &mut GroupAdmin, opts: &GroupOptions, out: &mut dyn W
 }
 
 /// `--delete-offsets` for the single `--group` and its `--topic`s.
-pub async fn delete_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+pub async fn delete_offsets(
+    admin: &mut GroupAdmin,
+    opts: &GroupOptions,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     let group = opts.groups.first().cloned().unwrap_or_default();
     let mut results: Vec<(Tp, Option<String>)> = Vec::new();
     let mut partitions: Vec<Tp> = Vec::new();
     for arg in &opts.topics {
         match reset::parse_topic_arg(arg)? {
-            TopicArg::Partitions(t, ps) => partitions.extend(ps.into_iter().map(|p| (t.clone(), p))),
+            TopicArg::Partitions(t, ps) => {
+                partitions.extend(ps.into_iter().map(|p| (t.clone(), p)))
+            }
             TopicArg::Whole(t) => match admin.partitions_of(&t).await? {
                 Some(ps) => partitions.extend(ps.into_iter().map(|p| (t.clone(), p))),
                 None => results.push((
@@ -236,11 +289,19 @@ pub async fn delete_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, out: &m
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The partitions `--reset-offsets` acts on for a group (Kafka's `getPartitionsToReset`).
-async fn partitions_to_reset(admin: &mut GroupAdmin, group: &str, reset: &ResetOptions, opts: &GroupOptions) -> Result<Vec<Tp>, CommandError> {
+async fn partitions_to_reset(
+    admin: &mut GroupAdmin,
+    group: &str,
+    reset: &ResetOptions,
+    opts: &GroupOptions,
+) -> Result<Vec<Tp>, CommandError> {
     if reset.all_topics {
         return Ok(admin.fetch_offsets(group).await?.into_keys().collect());
     }
@@ -251,7 +312,11 @@ async fn partitions_to_reset(admin: &mut GroupAdmin, group: &str, reset: &ResetO
                 TopicArg::Partitions(t, ps) => out.extend(ps.into_iter().map(|p| (t.clone(), p))),
                 TopicArg::Whole(t) => match admin.partitions_of(&t).await? {
                     Some(ps) => out.extend(ps.into_iter().map(|p| (t.clone(), p))),
-                    None => return Err(ClientToolError::Kafka(ResponseError::UnknownTopicOrPartition).into()),
+                    None => {
+                        return Err(
+                            ClientToolError::Kafka(ResponseError::UnknownTopicOrPartition).into(),
+                        )
+                    }
                 },
             }
         }
@@ -260,7 +325,9 @@ async fn partitions_to_reset(admin: &mut GroupAdmin, group: &str, reset: &ResetO
     if matches!(reset.spec, Some(ResetSpec::FromFile(_))) {
         return Ok(Vec::new());
     }
-    Err(CommandError::Usage("One of the reset scopes should be defined: --all-topics, --topic.".into()))
+    Err(CommandError::Usage(
+        "One of the reset scopes should be defined: --all-topics, --topic.".into(),
+    ))
 }
 
 /// Turn the reset spec into a scenario and fetch the offsets it needs.
@@ -279,7 +346,9 @@ async fn gather(
         ResetSpec::ToLatest => Scenario::ToLatest,
         ResetSpec::ToCurrent => Scenario::ToCurrent,
         ResetSpec::ShiftBy(n) => Scenario::ShiftBy(*n),
-        ResetSpec::ToDatetime(text) => Scenario::ToTimestamp(reset::parse_datetime(text).map_err(CommandError::Failed)?),
+        ResetSpec::ToDatetime(text) => {
+            Scenario::ToTimestamp(reset::parse_datetime(text).map_err(CommandError::Failed)?)
+        }
         ResetSpec::ByDuration(text) => {
             let d = reset::parse_duration(text).map_err(CommandError::Failed)?;
             Scenario::ToTimestamp(now_ms() - d)
@@ -304,7 +373,11 @@ async fn gather(
     if tps.is_empty() {
         return Ok(Some((scenario, data)));
     }
-    let flatten = |m: BTreeMap<Tp, Option<i64>>| m.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+    let flatten = |m: BTreeMap<Tp, Option<i64>>| {
+        m.into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+    };
     if !matches!(scenario, Scenario::ToCurrent | Scenario::ToTimestamp(_)) {
         data.log_start = flatten(admin.list_offsets(&tps, -2).await?);
     }
@@ -317,12 +390,18 @@ async fn gather(
 
 /// `--reset-offsets`: plan per group (refusing active groups), commit with `--execute`, and
 /// return the plans for printing or exporting.
-pub async fn reset_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, reset: &ResetOptions, out: &mut dyn Write) -> Result<BTreeMap<String, BTreeMap<Tp, i64>>, CommandError> {
+pub async fn reset_offsets(
+    admin: &mut GroupAdmin,
+    opts: &GroupOptions,
+    reset: &ResetOptions,
+    out: &mut dyn Write,
+) -> Result<BTreeMap<String, BTreeMap<Tp, i64>>, CommandError> {
     let groups = target_groups(admin, opts).await?;
     let file_plan = match &reset.spec {
         Some(ResetSpec::FromFile(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CommandError::Failed(format!("java.nio.file.NoSuchFileException: {path} ({e})")))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CommandError::Failed(format!("java.nio.file.NoSuchFileException: {path} ({e})"))
+            })?;
             Some(reset::parse_reset_plan(&text, &opts.groups)?)
         }
         _ => None,
@@ -347,7 +426,9 @@ pub async fn reset_offsets(admin: &mut GroupAdmin, opts: &GroupOptions, reset: &
                 "Option '[reset-offsets]' requires one of the following scenarios: [to-offset], [shift-by], [to-datetime], [by-duration], [to-earliest], [to-latest], [to-current], [from-file]".into(),
             ));
         };
-        let Some((scenario, data)) = gather(admin, &group, spec, &partitions, &file_plan, out).await? else {
+        let Some((scenario, data)) =
+            gather(admin, &group, spec, &partitions, &file_plan, out).await?
+        else {
             result.insert(group, BTreeMap::new());
             continue;
         };

@@ -47,7 +47,10 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
             1
         }
         Err(CommandError::Failed(m)) => {
-            output::print_error(out, &format!("Executing consumer group command failed due to {m}"));
+            output::print_error(
+                out,
+                &format!("Executing consumer group command failed due to {m}"),
+            );
             let _ = writeln!(err, "{m}");
             0
         }
@@ -56,11 +59,18 @@ pub fn run_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i3
     code
 }
 
-async fn run(opts: &GroupOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CommandError> {
+async fn run(
+    opts: &GroupOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CommandError> {
     if let Some(path) = &opts.command_config {
         load_props_file(Path::new(path)).map_err(|e| CommandError::Failed(e.to_string()))?;
     }
-    let mut admin = GroupAdmin::new(&opts.bootstrap_server, Duration::from_millis(opts.timeout_ms.max(0) as u64));
+    let mut admin = GroupAdmin::new(
+        &opts.bootstrap_server,
+        Duration::from_millis(opts.timeout_ms.max(0) as u64),
+    );
     match &opts.action {
         GroupAction::List { states } => command::list(&mut admin, states, out).await,
         GroupAction::Describe(view) => command::describe(&mut admin, opts, *view, out, err).await,

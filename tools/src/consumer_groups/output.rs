@@ -38,7 +38,9 @@ pub struct OffsetRow {
 
 /// Kafka's `getLag`: only when both offsets are known (and the committed one is not -1).
 pub fn lag(offset: Option<i64>, log_end: Option<i64>) -> Option<i64> {
-    offset.filter(|o| *o != -1).and_then(|o| log_end.map(|e| e - o))
+    offset
+        .filter(|o| *o != -1)
+        .and_then(|o| log_end.map(|e| e - o))
 }
 
 /// Kafka's `collectGroupsOffsets` for one group: first the members that own partitions (most
@@ -49,7 +51,11 @@ pub fn offset_rows(
     committed: &BTreeMap<Tp, i64>,
     log_end: &BTreeMap<Tp, Option<i64>>,
 ) -> Vec<OffsetRow> {
-    let mut members: Vec<_> = desc.members.iter().filter(|m| !m.assignment.is_empty()).collect();
+    let mut members: Vec<_> = desc
+        .members
+        .iter()
+        .filter(|m| !m.assignment.is_empty())
+        .collect();
     members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
     let mut rows = Vec::new();
     let mut assigned: Vec<&Tp> = Vec::new();
@@ -73,19 +79,31 @@ pub fn offset_rows(
         tps.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         for tp in tps {
             assigned.push(tp);
-            rows.push(row(tp, Some(m.member_id.clone()), Some(m.host.clone()), Some(m.client_id.clone())));
+            rows.push(row(
+                tp,
+                Some(m.member_id.clone()),
+                Some(m.host.clone()),
+                Some(m.client_id.clone()),
+            ));
         }
     }
     for tp in committed.keys() {
         if !assigned.contains(&tp) {
-            rows.push(row(tp, Some(MISSING.into()), Some(MISSING.into()), Some(MISSING.into())));
+            rows.push(row(
+                tp,
+                Some(MISSING.into()),
+                Some(MISSING.into()),
+                Some(MISSING.into()),
+            ));
         }
     }
     rows
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| MISSING.to_string())
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| MISSING.to_string())
 }
 
 /// Kafka's `printError`: a blank line, then `Error: <msg>` on stdout.
@@ -95,9 +113,18 @@ pub fn print_error(out: &mut dyn Write, msg: &str) {
 
 /// Kafka's `shouldPrintMemberState`: prints the note for the group's state and says whether
 /// its table should follow. `rows` is `None` when the group could not be described.
-pub fn should_print(group: &str, state: Option<&str>, rows: Option<usize>, out: &mut dyn Write, err: &mut dyn Write) -> bool {
+pub fn should_print(
+    group: &str,
+    state: Option<&str>,
+    rows: Option<usize>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> bool {
     let Some(n) = rows else {
-        print_error(out, &format!("The consumer group '{group}' does not exist."));
+        print_error(
+            out,
+            &format!("The consumer group '{group}' does not exist."),
+        );
         return false;
     };
     match state {
@@ -125,7 +152,14 @@ pub fn print_offsets(rows: &[OffsetRow], out: &mut dyn Write) {
     let _ = writeln!(
         out,
         "\n{:<g$} {:<t$} {:<10} {:<15} {:<15} {:<15} {:<c$} {:<h$} CLIENT-ID",
-        "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST"
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST"
     );
     for r in rows {
         let _ = writeln!(
@@ -157,7 +191,13 @@ pub fn assignment_text(tps: &[Tp]) -> String {
         .into_iter()
         .map(|(t, mut ps)| {
             ps.sort_unstable();
-            format!("{t}({})", ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","))
+            format!(
+                "{t}({})",
+                ps.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         })
         .collect();
     parts.sort();
@@ -178,9 +218,15 @@ pub fn print_members(desc: &GroupDescription, verbose: bool, out: &mut dyn Write
         with_instance |= !inst.is_empty();
     }
     let mut header = if with_instance {
-        format!("\n{:<g$} {:<c$} {:<gi$} {:<h$} {:<cl$} {:<15} ", "GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
+        format!(
+            "\n{:<g$} {:<c$} {:<gi$} {:<h$} {:<cl$} {:<15} ",
+            "GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS"
+        )
     } else {
-        format!("\n{:<g$} {:<c$} {:<h$} {:<cl$} {:<15} ", "GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS")
+        format!(
+            "\n{:<g$} {:<c$} {:<h$} {:<cl$} {:<15} ",
+            "GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"
+        )
     };
     if verbose {
         header.push_str("ASSIGNMENT");
@@ -189,9 +235,24 @@ pub fn print_members(desc: &GroupDescription, verbose: bool, out: &mut dyn Write
     for m in &desc.members {
         let inst = m.group_instance_id.clone().unwrap_or_default();
         let mut line = if with_instance {
-            format!("{:<g$} {:<c$} {:<gi$} {:<h$} {:<cl$} {:<15} ", desc.group_id, m.member_id, inst, m.host, m.client_id, m.assignment.len())
+            format!(
+                "{:<g$} {:<c$} {:<gi$} {:<h$} {:<cl$} {:<15} ",
+                desc.group_id,
+                m.member_id,
+                inst,
+                m.host,
+                m.client_id,
+                m.assignment.len()
+            )
         } else {
-            format!("{:<g$} {:<c$} {:<h$} {:<cl$} {:<15} ", desc.group_id, m.member_id, m.host, m.client_id, m.assignment.len())
+            format!(
+                "{:<g$} {:<c$} {:<h$} {:<cl$} {:<15} ",
+                desc.group_id,
+                m.member_id,
+                m.host,
+                m.client_id,
+                m.assignment.len()
+            )
         };
         if verbose {
             line.push_str(&assignment_text(&m.assignment));
@@ -206,14 +267,31 @@ pub fn print_state(desc: &GroupDescription, out: &mut dyn Write) {
     let Node { id, host, port } = &desc.coordinator;
     let coordinator = format!("{host}:{port} ({id})");
     let w = coordinator.len().max(25);
-    let _ = write!(out, "\n{:<w$} {:<25} {:<20} {:<15} #MEMBERS", "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE");
-    let _ = write!(out, "\n{:<w$} {:<25} {:<20} {:<15} {}", desc.group_id, coordinator, desc.assignor, desc.state, desc.members.len());
+    let _ = write!(
+        out,
+        "\n{:<w$} {:<25} {:<20} {:<15} #MEMBERS",
+        "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE"
+    );
+    let _ = write!(
+        out,
+        "\n{:<w$} {:<25} {:<20} {:<15} {}",
+        desc.group_id,
+        coordinator,
+        desc.assignor,
+        desc.state,
+        desc.members.len()
+    );
     let _ = writeln!(out);
 }
 
 /// `--list --state`: `GROUP STATE` with the group column at least 15 wide.
 pub fn print_group_states(groups: &[(String, String)], out: &mut dyn Write) {
-    let w = groups.iter().map(|(g, _)| g.len()).max().unwrap_or(0).max(15);
+    let w = groups
+        .iter()
+        .map(|(g, _)| g.len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
     let _ = writeln!(out, "{:<w$} STATE", "GROUP");
     for (g, s) in groups {
         let _ = writeln!(out, "{g:<w$} {s}");
@@ -224,7 +302,11 @@ pub fn print_group_states(groups: &[(String, String)], out: &mut dyn Write) {
 /// partition.
 pub fn print_offsets_to_reset(plan: &BTreeMap<String, BTreeMap<Tp, i64>>, out: &mut dyn Write) {
     if !plan.is_empty() {
-        let _ = writeln!(out, "\n{:<30} {:<30} {:<10} {:<15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+        let _ = writeln!(
+            out,
+            "\n{:<30} {:<30} {:<10} {:<15}",
+            "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"
+        );
     }
     for (group, offsets) in plan {
         for ((t, p), off) in offsets {
@@ -236,14 +318,28 @@ pub fn print_offsets_to_reset(plan: &BTreeMap<String, BTreeMap<Tp, i64>>, out: &
 /// The outcome of `--delete` for the requested groups (in order): `Err` holds the Java
 /// exception text.
 pub fn print_delete_result(results: &[(String, Result<(), String>)], out: &mut dyn Write) {
-    let quote = |names: Vec<&str>| names.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(", ");
-    let ok: Vec<&str> = results.iter().filter(|(_, r)| r.is_ok()).map(|(g, _)| g.as_str()).collect();
+    let quote = |names: Vec<&str>| {
+        names
+            .iter()
+            .map(|g| format!("'{g}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ok: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(g, _)| g.as_str())
+        .collect();
     let failed: Vec<(&str, &str)> = results
         .iter()
         .filter_map(|(g, r)| r.as_ref().err().map(|e| (g.as_str(), e.as_str())))
         .collect();
     if failed.is_empty() {
-        let _ = writeln!(out, "Deletion of requested consumer groups ({}) was successful.", quote(ok));
+        let _ = writeln!(
+            out,
+            "Deletion of requested consumer groups ({}) was successful.",
+            quote(ok)
+        );
         return;
     }
     print_error(out, "Deletion of some consumer groups failed:");
@@ -251,18 +347,30 @@ pub fn print_delete_result(results: &[(String, Result<(), String>)], out: &mut d
         let _ = writeln!(out, "* Group '{g}' could not be deleted due to: {e}");
     }
     if !ok.is_empty() {
-        let _ = writeln!(out, "\nThese consumer groups were deleted successfully: {}", quote(ok));
+        let _ = writeln!(
+            out,
+            "\nThese consumer groups were deleted successfully: {}",
+            quote(ok)
+        );
     }
 }
 
 /// The `--delete-offsets` partition table: rows sorted like Kafka (by topic then partition
 /// text); partition -1 means a topic that could not be described.
 pub fn print_delete_offsets(results: &[(Tp, Option<String>)], out: &mut dyn Write) {
-    let _ = writeln!(out, "\n{:<30} {:<15} {:<15}", "TOPIC", "PARTITION", "STATUS");
+    let _ = writeln!(
+        out,
+        "\n{:<30} {:<15} {:<15}",
+        "TOPIC", "PARTITION", "STATUS"
+    );
     let mut sorted: Vec<&(Tp, Option<String>)> = results.iter().collect();
     sorted.sort_by_key(|((t, p), _)| format!("{t}{p}"));
     for ((t, p), e) in sorted {
-        let part = if *p >= 0 { p.to_string() } else { "Not Provided".to_string() };
+        let part = if *p >= 0 {
+            p.to_string()
+        } else {
+            "Not Provided".to_string()
+        };
         let status = match e {
             Some(msg) => format!("Error: {msg}"),
             None => "Successful".to_string(),

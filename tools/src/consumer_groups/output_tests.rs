@@ -25,7 +25,11 @@ fn desc(state: &str) -> GroupDescription {
                 assignment: vec![("u".into(), 0), ("t".into(), 0), ("t".into(), 2)],
             },
         ],
-        coordinator: Node { id: 1, host: "localhost".into(), port: 9092 },
+        coordinator: Node {
+            id: 1,
+            host: "localhost".into(),
+            port: 9092,
+        },
     }
 }
 
@@ -38,7 +42,11 @@ fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
 #[test]
 fn offsets_table() {
     let d = desc("Stable");
-    let committed = BTreeMap::from([(("t".to_string(), 0), 3), (("t".to_string(), 1), 5), (("v".to_string(), 0), 1)]);
+    let committed = BTreeMap::from([
+        (("t".to_string(), 0), 3),
+        (("t".to_string(), 1), 5),
+        (("v".to_string(), 0), 1),
+    ]);
     let ends = BTreeMap::from([
         (("t".to_string(), 0), Some(10)),
         (("t".to_string(), 1), Some(5)),
@@ -47,8 +55,20 @@ fn offsets_table() {
         (("v".to_string(), 0), Some(1)),
     ]);
     let rows = offset_rows(&d, &committed, &ends);
-    let order: Vec<(String, i32)> = rows.iter().map(|r| (r.topic.clone().unwrap(), r.partition.unwrap())).collect();
-    assert_eq!(order, vec![("t".into(), 0), ("u".into(), 0), ("t".into(), 2), ("t".into(), 1), ("v".into(), 0)]);
+    let order: Vec<(String, i32)> = rows
+        .iter()
+        .map(|r| (r.topic.clone().unwrap(), r.partition.unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("t".into(), 0),
+            ("u".into(), 0),
+            ("t".into(), 2),
+            ("t".into(), 1),
+            ("v".into(), 0)
+        ]
+    );
     assert_eq!(rows[0].lag, Some(7));
     assert_eq!(rows[2].lag, None);
     assert_eq!(rows[4].consumer_id.as_deref(), Some("-"));
@@ -77,16 +97,45 @@ fn offsets_table() {
 fn state_notes() {
     let mut out = Vec::new();
     let mut err = Vec::new();
-    assert!(!should_print("g", Some("Dead"), Some(0), &mut out, &mut err));
-    assert_eq!(String::from_utf8(out.clone()).unwrap(), "\nError: Consumer group 'g' does not exist.\n");
+    assert!(!should_print(
+        "g",
+        Some("Dead"),
+        Some(0),
+        &mut out,
+        &mut err
+    ));
+    assert_eq!(
+        String::from_utf8(out.clone()).unwrap(),
+        "\nError: Consumer group 'g' does not exist.\n"
+    );
     out.clear();
-    assert!(!should_print("g", Some("Empty"), Some(0), &mut out, &mut err));
-    assert_eq!(String::from_utf8(err.clone()).unwrap(), "\nConsumer group 'g' has no active members.\n");
+    assert!(!should_print(
+        "g",
+        Some("Empty"),
+        Some(0),
+        &mut out,
+        &mut err
+    ));
+    assert_eq!(
+        String::from_utf8(err.clone()).unwrap(),
+        "\nConsumer group 'g' has no active members.\n"
+    );
     err.clear();
-    assert!(should_print("g", Some("PreparingRebalance"), Some(2), &mut out, &mut err));
-    assert_eq!(String::from_utf8(err).unwrap(), "\nWarning: Consumer group 'g' is rebalancing.\n");
+    assert!(should_print(
+        "g",
+        Some("PreparingRebalance"),
+        Some(2),
+        &mut out,
+        &mut err
+    ));
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "\nWarning: Consumer group 'g' is rebalancing.\n"
+    );
     assert!(!should_print("g", None, None, &mut out, &mut Vec::new()));
-    assert!(String::from_utf8(out).unwrap().ends_with("Error: The consumer group 'g' does not exist.\n"));
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .ends_with("Error: The consumer group 'g' does not exist.\n"));
 }
 
 #[test]
@@ -97,7 +146,10 @@ fn members_and_state() {
     assert_eq!(lines[1], "GROUP           CONSUMER-ID     HOST            CLIENT-ID       #PARTITIONS     ASSIGNMENT");
     assert_eq!(lines[3], "g               c-2-bbbb        /127.0.0.1      c-2             3               t(0,2), u(0)");
     let out = text(|o| print_members(&d, false, o));
-    assert_eq!(out.lines().nth(2).unwrap(), "g               c-1-aaaa        /127.0.0.1      c-1             1               ");
+    assert_eq!(
+        out.lines().nth(2).unwrap(),
+        "g               c-1-aaaa        /127.0.0.1      c-1             1               "
+    );
     let out = text(|o| print_state(&d, o));
     assert_eq!(
         out,
@@ -112,10 +164,19 @@ fn lists_plans_and_deletes() {
     assert_eq!(out, "GROUP           STATE\ng1              Stable\n");
     let plan = BTreeMap::from([("g".to_string(), BTreeMap::from([(("t".to_string(), 0), 3)]))]);
     let out = text(|o| print_offsets_to_reset(&plan, o));
-    assert_eq!(out, format!("\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET", "g", "t", 0, 3));
+    assert_eq!(
+        out,
+        format!(
+            "\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n",
+            "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET", "g", "t", 0, 3
+        )
+    );
     assert_eq!(text(|o| print_offsets_to_reset(&BTreeMap::new(), o)), "");
     let out = text(|o| print_delete_result(&[("a".into(), Ok(())), ("b".into(), Ok(()))], o));
-    assert_eq!(out, "Deletion of requested consumer groups ('a', 'b') was successful.\n");
+    assert_eq!(
+        out,
+        "Deletion of requested consumer groups ('a', 'b') was successful.\n"
+    );
     let out = text(|o| {
         print_delete_result(&[("a".into(), Ok(())), ("b".into(), Err("org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty.".into()))], o)
     });
@@ -123,7 +184,21 @@ fn lists_plans_and_deletes() {
         out,
         "\nError: Deletion of some consumer groups failed:\n* Group 'b' could not be deleted due to: org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty.\n\nThese consumer groups were deleted successfully: 'a'\n"
     );
-    let out = text(|o| print_delete_offsets(&[(("t".into(), 1), None), (("x".into(), -1), Some("boom".into()))], o));
-    assert_eq!(out.lines().nth(2).unwrap(), format!("{:<30} {:<15} {:<15}", "t", "1", "Successful"));
-    assert_eq!(out.lines().nth(3).unwrap(), format!("{:<30} {:<15} {:<15}", "x", "Not Provided", "Error: boom"));
+    let out = text(|o| {
+        print_delete_offsets(
+            &[
+                (("t".into(), 1), None),
+                (("x".into(), -1), Some("boom".into())),
+            ],
+            o,
+        )
+    });
+    assert_eq!(
+        out.lines().nth(2).unwrap(),
+        format!("{:<30} {:<15} {:<15}", "t", "1", "Successful")
+    );
+    assert_eq!(
+        out.lines().nth(3).unwrap(),
+        format!("{:<30} {:<15} {:<15}", "x", "Not Provided", "Error: boom")
+    );
 }

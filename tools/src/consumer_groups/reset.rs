@@ -59,7 +59,12 @@ fn tp_name(tp: &Tp) -> String {
 
 /// Kafka's `checkOffsetsRange`: an offset above the log end becomes the log end, one below the
 /// log start becomes the log start, each with a warning.
-pub fn clamp(tp: &Tp, offset: i64, data: &OffsetData, warnings: &mut Vec<String>) -> Result<i64, PlanError> {
+pub fn clamp(
+    tp: &Tp,
+    offset: i64,
+    data: &OffsetData,
+    warnings: &mut Vec<String>,
+) -> Result<i64, PlanError> {
     let Some(&end) = data.log_end.get(tp) else {
         return Err(PlanError::Failed(format!(
             "Unexpected non-existing offset value for topic partition {}",
@@ -103,7 +108,10 @@ pub fn prepare(
         Scenario::ToEarliest => {
             for tp in partitions {
                 let off = data.log_start.get(tp).ok_or_else(|| {
-                    PlanError::Usage(format!("Error getting starting offset of topic partition: {}", tp_name(tp)))
+                    PlanError::Usage(format!(
+                        "Error getting starting offset of topic partition: {}",
+                        tp_name(tp)
+                    ))
                 })?;
                 out.insert(tp.clone(), *off);
             }
@@ -111,7 +119,10 @@ pub fn prepare(
         Scenario::ToLatest => {
             for tp in partitions {
                 let off = data.log_end.get(tp).ok_or_else(|| {
-                    PlanError::Usage(format!("Error getting ending offset of topic partition: {}", tp_name(tp)))
+                    PlanError::Usage(format!(
+                        "Error getting ending offset of topic partition: {}",
+                        tp_name(tp)
+                    ))
                 })?;
                 out.insert(tp.clone(), *off);
             }
@@ -124,7 +135,10 @@ pub fn prepare(
                         tp_name(tp)
                     ))
                 })?;
-                out.insert(tp.clone(), clamp(tp, current.saturating_add(*n), data, &mut warnings)?);
+                out.insert(
+                    tp.clone(),
+                    clamp(tp, current.saturating_add(*n), data, &mut warnings)?,
+                );
             }
         }
         Scenario::ToTimestamp(_) => {
@@ -136,7 +150,10 @@ pub fn prepare(
                     None => None,
                 };
                 let off = off.ok_or_else(|| {
-                    PlanError::Usage(format!("Error getting offset by timestamp of topic partition: {}", tp_name(tp)))
+                    PlanError::Usage(format!(
+                        "Error getting offset by timestamp of topic partition: {}",
+                        tp_name(tp)
+                    ))
                 })?;
                 out.insert(tp.clone(), off);
             }
@@ -151,7 +168,10 @@ pub fn prepare(
                 let off = match data.committed.get(tp) {
                     Some(o) => *o,
                     None => *data.log_end.get(tp).ok_or_else(|| {
-                        PlanError::Usage(format!("Error getting ending offset of topic partition: {}", tp_name(tp)))
+                        PlanError::Usage(format!(
+                            "Error getting ending offset of topic partition: {}",
+                            tp_name(tp)
+                        ))
                     })?,
                 };
                 out.insert(tp.clone(), off);
@@ -177,9 +197,10 @@ pub fn parse_topic_arg(arg: &str) -> Result<TopicArg, PlanError> {
         Some((topic, parts)) => {
             let mut ps = Vec::new();
             for p in parts.split(',') {
-                let n = p.trim().parse::<i32>().map_err(|_| {
-                    PlanError::Failed(format!("For input string: \"{p}\""))
-                })?;
+                let n = p
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| PlanError::Failed(format!("For input string: \"{p}\"")))?;
                 ps.push(n);
             }
             Ok(TopicArg::Partitions(topic.to_string(), ps))
@@ -217,10 +238,16 @@ pub fn parse_datetime(text: &str) -> Result<i64, String> {
         );
     }
     let unparseable = || format!("Unparseable date: \"{text}\"");
-    let re = Regex::new(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})(Z|[+-]\d{2}(?::?\d{2})?)?$")
-        .map_err(|e| e.to_string())?;
+    let re = Regex::new(
+        r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    )
+    .map_err(|e| e.to_string())?;
     let c = re.captures(text).ok_or_else(unparseable)?;
-    let num = |i: usize| c.get(i).map(|m| m.as_str().parse::<i64>().unwrap_or(0)).unwrap_or(0);
+    let num = |i: usize| {
+        c.get(i)
+            .map(|m| m.as_str().parse::<i64>().unwrap_or(0))
+            .unwrap_or(0)
+    };
     let (y, mo, d, h, mi, s, ms) = (num(1), num(2), num(3), num(4), num(5), num(6), num(7));
     if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
         return Err(unparseable());
@@ -231,7 +258,11 @@ pub fn parse_datetime(text: &str) -> Result<i64, String> {
             let sign = if z.starts_with('-') { -1 } else { 1 };
             let digits: String = z[1..].chars().filter(|c| c.is_ascii_digit()).collect();
             let hh: i64 = digits[..2].parse().unwrap_or(0);
-            let mm: i64 = if digits.len() >= 4 { digits[2..4].parse().unwrap_or(0) } else { 0 };
+            let mm: i64 = if digits.len() >= 4 {
+                digits[2..4].parse().unwrap_or(0)
+            } else {
+                0
+            };
             if hh > 23 || mm > 59 {
                 return Err(unparseable());
             }
@@ -285,7 +316,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         .and_then(|d| d.checked_add(seconds.checked_mul(1000)?))
         .and_then(|d| d.checked_add(frac_ms))
         .ok_or_else(err)?;
-    Ok(if c.get(1).map(|m| m.as_str()) == Some("-") { -total } else { total })
+    Ok(if c.get(1).map(|m| m.as_str()) == Some("-") {
+        -total
+    } else {
+        total
+    })
 }
 
 fn csv_field(s: &str) -> String {
@@ -325,7 +360,11 @@ pub fn export_csv(plan: &BTreeMap<String, BTreeMap<Tp, i64>>, single_group: bool
             if single_group {
                 out.push_str(&format!("{},{p},{off}\n", csv_field(t)));
             } else {
-                out.push_str(&format!("{},{},{p},{off}\n", csv_field(group), csv_field(t)));
+                out.push_str(&format!(
+                    "{},{},{p},{off}\n",
+                    csv_field(group),
+                    csv_field(t)
+                ));
             }
         }
     }
@@ -334,16 +373,31 @@ pub fn export_csv(plan: &BTreeMap<String, BTreeMap<Tp, i64>>, single_group: bool
 
 /// Kafka's `parseResetPlan`: with a single `--group` and a first line of three fields, every
 /// line is `topic,partition,offset` for that group; otherwise `group,topic,partition,offset`.
-pub fn parse_reset_plan(csv: &str, groups: &[String]) -> Result<BTreeMap<String, BTreeMap<Tp, i64>>, PlanError> {
-    let lines: Vec<&str> = csv.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).collect();
+pub fn parse_reset_plan(
+    csv: &str,
+    groups: &[String],
+) -> Result<BTreeMap<String, BTreeMap<Tp, i64>>, PlanError> {
+    let lines: Vec<&str> = csv
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let parse3 = |f: &[String]| -> Option<(String, i32, i64)> {
         if f.len() != 3 {
             return None;
         }
-        Some((f[0].clone(), f[1].trim().parse().ok()?, f[2].trim().parse().ok()?))
+        Some((
+            f[0].clone(),
+            f[1].trim().parse().ok()?,
+            f[2].trim().parse().ok()?,
+        ))
     };
     let single = groups.len() == 1;
-    let old_format = single && lines.first().map(|l| parse3(&split_csv_line(l)).is_some()).unwrap_or(false);
+    let old_format = single
+        && lines
+            .first()
+            .map(|l| parse3(&split_csv_line(l)).is_some())
+            .unwrap_or(false);
     let mut plan: BTreeMap<String, BTreeMap<Tp, i64>> = BTreeMap::new();
     for line in lines {
         let f = split_csv_line(line);
@@ -357,7 +411,9 @@ pub fn parse_reset_plan(csv: &str, groups: &[String]) -> Result<BTreeMap<String,
             }
             let p: i32 = f[2].trim().parse().map_err(|_| bad())?;
             let o: i64 = f[3].trim().parse().map_err(|_| bad())?;
-            plan.entry(f[0].clone()).or_default().insert((f[1].clone(), p), o);
+            plan.entry(f[0].clone())
+                .or_default()
+                .insert((f[1].clone(), p), o);
         }
     }
     Ok(plan)
