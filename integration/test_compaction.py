@@ -1,8 +1,8 @@
 """Log compaction (cleanup.policy=compact) on one real broker: 100,000 updates over 1,000 keys
 with tombstones; after the cleaner ran, a consumer reading from the beginning sees exactly the
-last value of every live key, at the offset it was produced at; tombstones survive the first
-cleaning and are gone once delete.retention.ms has passed (Kafka 2.8's delete horizon: the
-last clean segment's mtime minus delete.retention.ms). Also: keyless records are refused on a
+last value of every live key, at the offset it was produced at; tombstones stay while within
+delete.retention.ms and are gone once it has passed (Kafka 2.8's delete horizon: the last clean
+segment's mtime minus delete.retention.ms). Also: keyless records are refused on a
 compacted topic, and the cleaner-offset-checkpoint file has Kafka's format."""
 
 import os
@@ -113,7 +113,7 @@ def test_compaction_keeps_last_value_per_key(ccluster):
     c = ccluster
     c.create_topic(TOPIC, partitions=1, configs={
         "cleanup.policy": "compact", "segment.bytes": SEGMENT_BYTES, "segment.ms": SEGMENT_MS,
-        "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": DELETE_RETENTION_MS,
+        "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": 3600000,
         "file.delete.delay.ms": 1000})
     b = c.brokers[1]
 
@@ -174,16 +174,20 @@ def test_compaction_keeps_last_value_per_key(ccluster):
         return by_key
 
     consumed = _consume_all(b)
-    # Kafka 2.8: the first cleaning has no clean section, so its delete horizon is 0: every
-    # latest tombstone is kept.
+    # delete.retention.ms is one hour so far: every latest tombstone is kept (the cleaner ran
+    # many times while the updates arrived).
     check(consumed, tombstones_expected=True)
     assert len(consumed) == len(last) + len(fillers)
     cleaned_bytes = sum(os.path.getsize(os.path.join(b.partition_dir(TOPIC, 0), n))
                         for n in os.listdir(b.partition_dir(TOPIC, 0)) if n.endswith(".log"))
     assert cleaned_bytes < produced_bytes / 20, (cleaned_bytes, produced_bytes)
 
-    # Keep rolling and cleaning until the segments holding the tombstones are older than the
-    # last clean segment by delete.retention.ms: the tombstones then go.
+    # Now delete.retention.ms = 3 s (a dynamic topic config change). Keep rolling and cleaning
+    # until the segments holding the tombstones are older than the last clean segment by
+    # delete.retention.ms (Kafka 2.8's delete horizon): the tombstones then go.
+    p = c.configs("--alter", "--entity-type", "topics", "--entity-name", TOPIC,
+                  "--add-config", f"delete.retention.ms={DELETE_RETENTION_MS}")
+    assert p.returncode == 0, p.stdout + p.stderr
     deadline = time.monotonic() + 120
     round_no = 1
     while True:
@@ -268,4 +272,5 @@ def test_compaction_of_compressed_batches(ccluster):
                 (attributes,) = struct.unpack_from(">h", data, pos + 21)
                 codecs.add(attributes & 7)
                 pos += 12 + length
-        assert codecs == {part + 1}, f"partition {part}: codecs {codecs}"
+        # (librdkafka sends a batch uncompressed when compressing would not make it smaller.)
+        assert part + 1 in codecs and codecs <= {0, part + 1}, f"partition {part}: codecs {codecs}"
