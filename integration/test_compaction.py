@@ -201,6 +201,13 @@ def test_compaction_keeps_last_value_per_key(ccluster):
         assert time.monotonic() < deadline, f"tombstones still present after {round_no} filler rounds"
     check(consumed, tombstones_expected=False)
 
+    # The compacted log and the checkpoint survive a restart unchanged.
+    ckpt_before = _checkpoint(b)[1][(TOPIC, 0)]
+    b.restart()
+    c.wait_for_leaders(TOPIC, 1)
+    assert _checkpoint(b)[1][(TOPIC, 0)] >= ckpt_before
+    assert _consume_all(b) == consumed
+
     stats = re.findall(r"Log cleaner cleaned log compacted-0 .*?\n\s*([\d.]+) MB of log processed in ([\d.]+) seconds",
                        b.log_since(log_mark))
     assert stats, "the cleaner logs its stats"
