@@ -70,8 +70,8 @@ def first_produce(bootstrap, topic, partition, t0, timeout, c=None, old_leader=N
         p.flush(1)
 
 
-def fmt(x):
-    return "timeout" if x is None else f"{x:8.2f}"
+def fmt(x, missing="timeout"):
+    return missing if x is None else f"{x:8.2f}"
 
 
 def timed(what, fn, timeout):
@@ -90,9 +90,9 @@ def restart(b, timeout):
     b.wait_ready(timeout)
 
 
-def bench_partitions(n, timeout):
+def bench_partitions(n, timeout, steps=("kill9", "sigterm", "controller"), zk_session_timeout_ms="6000"):
     row = {"partitions": n}
-    c = mb.start_cluster(f"bench-{n}", overrides={"zookeeper.session.timeout.ms": "6000",
+    c = mb.start_cluster(f"bench-{n}", overrides={"zookeeper.session.timeout.ms": zk_session_timeout_ms,
                                                    "num.replica.fetchers": "1"})
     try:
         topic = f"p{n}"
@@ -123,50 +123,53 @@ def bench_partitions(n, timeout):
                         return part, st["leader"]
             return 0, ld
 
-        # -- kill -9 of a leader ------------------------------------------------------------
-        part, ld = victim()
-        b = mb.broker(c, ld)
-        log(f"  kill -9 broker {ld} (leader of {topic}-{part})")
-        t0 = time.monotonic()
-        b._signal(signal.SIGKILL)
-        row["kill9"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
-        log(f"  first acks=all produce after {fmt(row['kill9'])} s")
-        restart(b, timeout)
-        timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
+        if "kill9" in steps:
+            # -- kill -9 of a leader ------------------------------------------------------------
+            part, ld = victim()
+            b = mb.broker(c, ld)
+            log(f"  kill -9 broker {ld} (leader of {topic}-{part})")
+            t0 = time.monotonic()
+            b._signal(signal.SIGKILL)
+            row["kill9"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
+            log(f"  first acks=all produce after {fmt(row['kill9'])} s")
+            restart(b, timeout)
+            timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
 
-        # -- controlled shutdown of a leader ------------------------------------------------
-        part, ld = victim()
-        b = mb.broker(c, ld)
-        log(f"  SIGTERM broker {ld} (leader of {topic}-{part})")
-        t0 = time.monotonic()
-        b._signal(signal.SIGTERM)
-        row["cs"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
-        row["cs_exit"] = timed("exit", lambda: (wait_until(lambda: not b.alive(), timeout, "exit"),
-                                                time.monotonic() - t0)[1], timeout)
-        log(f"  first produce after {fmt(row['cs'])} s, exited after {fmt(row['cs_exit'])} s")
-        if b.alive():
-            b.kill9()
-        restart(b, timeout)
-        timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
+        if "sigterm" in steps:
+            # -- controlled shutdown of a leader ------------------------------------------------
+            part, ld = victim()
+            b = mb.broker(c, ld)
+            log(f"  SIGTERM broker {ld} (leader of {topic}-{part})")
+            t0 = time.monotonic()
+            b._signal(signal.SIGTERM)
+            row["cs"] = first_produce(c.bootstrap, topic, part, t0, timeout, c, ld)
+            row["cs_exit"] = timed("exit", lambda: (wait_until(lambda: not b.alive(), timeout, "exit"),
+                                                    time.monotonic() - t0)[1], timeout)
+            log(f"  first produce after {fmt(row['cs'])} s, exited after {fmt(row['cs_exit'])} s")
+            if b.alive():
+                b.kill9()
+            restart(b, timeout)
+            timed("full ISR", lambda: mb.wait_full_isr(c, topic, timeout=timeout), timeout)
 
-        # -- kill -9 of the controller ------------------------------------------------------
-        ctrl = mb.wait_controller(c)
-        b = mb.broker(c, ctrl)
-        log(f"  kill -9 controller {ctrl}")
-        t0 = time.monotonic()
-        b._signal(signal.SIGKILL)
-        row["ctrl"] = timed("new controller", lambda: (mb.wait_controller(c, timeout=timeout, other_than=ctrl),
-                                                       time.monotonic() - t0)[1], timeout)
+        if "controller" in steps:
+            # -- kill -9 of the controller ------------------------------------------------------
+            ctrl = mb.wait_controller(c)
+            b = mb.broker(c, ctrl)
+            log(f"  kill -9 controller {ctrl}")
+            t0 = time.monotonic()
+            b._signal(signal.SIGKILL)
+            row["ctrl"] = timed("new controller", lambda: (mb.wait_controller(c, timeout=timeout, other_than=ctrl),
+                                                           time.monotonic() - t0)[1], timeout)
 
-        def create_after():
-            p = c.topics("--create", "--topic", "after-failover", "--partitions", "1",
-                         "--replication-factor", "2")
-            if p.returncode != 0:
-                raise harness.HarnessError(p.stdout + p.stderr)
-            c.wait_for_leaders("after-failover", 1, timeout=timeout)
-            return time.monotonic() - t0
-        row["ctrl_create"] = timed("create after failover", create_after, timeout)
-        log(f"  new controller after {fmt(row['ctrl'])} s, topic created after {fmt(row['ctrl_create'])} s")
+            def create_after():
+                p = c.topics("--create", "--topic", "after-failover", "--partitions", "1",
+                             "--replication-factor", "2")
+                if p.returncode != 0:
+                    raise harness.HarnessError(p.stdout + p.stderr)
+                c.wait_for_leaders("after-failover", 1, timeout=timeout)
+                return time.monotonic() - t0
+            row["ctrl_create"] = timed("create after failover", create_after, timeout)
+            log(f"  new controller after {fmt(row['ctrl'])} s, topic created after {fmt(row['ctrl_create'])} s")
     finally:
         c.close()
     return row
@@ -214,28 +217,34 @@ def main():
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--records", type=int, default=1000000)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--steps", default="kill9,sigterm,controller",
+                    help="which failovers to time, in this order (each on the cluster the previous left)")
+    ap.add_argument("--zk-session-timeout-ms", default="6000")
     args = ap.parse_args()
+    steps = tuple(x for x in args.steps.split(",") if x)
 
-    tput = bench_throughput(args.records)
+    tput = bench_throughput(args.records) if args.records > 0 else []
     rows = []
     for n in [int(x) for x in args.sizes.split(",") if x]:
         try:
-            rows.append(bench_partitions(n, args.timeout))
+            rows.append(bench_partitions(n, args.timeout, steps, args.zk_session_timeout_ms))
         except Exception as e:  # noqa: BLE001 - report and go on
             log(f"{n} partitions: {e!r}")
             rows.append({"partitions": n, "error": repr(e)[:200]})
 
     print()
-    print("Failover (seconds; kill -9 figures include the 6 s ZooKeeper session timeout)")
+    print(f"Failover (seconds; kill -9 figures include the {int(args.zk_session_timeout_ms) / 1000:g} s ZooKeeper "
+          "session timeout; '-' = step not run)")
     print(f"{'partitions':>10} | {'create':>8} | {'kill-9 leader':>13} | {'SIGTERM leader':>14} | "
           f"{'SIGTERM exit':>12} | {'new controller':>14} | {'ctrl+create':>11}")
     for r in rows:
         if "error" in r:
             print(f"{r['partitions']:>10} | error: {r['error']}")
             continue
-        print(f"{r['partitions']:>10} | {fmt(r.get('create')):>8} | {fmt(r.get('kill9')):>13} | "
-              f"{fmt(r.get('cs')):>14} | {fmt(r.get('cs_exit')):>12} | {fmt(r.get('ctrl')):>14} | "
-              f"{fmt(r.get('ctrl_create')):>11}")
+        cell = {k: fmt(r[k]) if k in r else "-" for k in ("create", "kill9", "cs", "cs_exit", "ctrl", "ctrl_create")}
+        print(f"{r['partitions']:>10} | {cell['create']:>8} | {cell['kill9']:>13} | "
+              f"{cell['cs']:>14} | {cell['cs_exit']:>12} | {cell['ctrl']:>14} | "
+              f"{cell['ctrl_create']:>11}")
     print()
     print("Produce throughput, RF 3, 3 partitions, 100-byte records (confluent-kafka)")
     print(f"{'acks':>5} | {'records':>9} | {'seconds':>8} | {'records/s':>10} | {'MB/s':>6} | sampled errors")
