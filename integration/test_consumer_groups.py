@@ -431,3 +431,48 @@ def test_console_consumer_group_with_whitelist_and_all_groups_views(cluster):
     assert states[group][-2:] == ["Empty", "0"], p.stdout
     p = cg(c, "--list")
     assert group in p.stdout.split(), p.stdout
+
+
+def test_console_consumer_follows_coordinator_failover(cluster):
+    """Kill -9 the group's coordinator under a running console consumer: it finds the new
+    coordinator, keeps its group membership going and prints what is produced afterwards.
+    (Last in the file: it kills a broker, restarted at the end.)"""
+    import threading
+
+    c = cluster
+    topic, group = "cg-failover", "g-failover"
+    c.create_topic(topic, partitions=2, replication_factor=3)
+    proc = console(c, "--topic", topic, "--group", group, "--from-beginning", "--timeout-ms", "60000",
+                   "--consumer-property", "heartbeat.interval.ms=500", "--consumer-property", "session.timeout.ms=6000",
+                   "--consumer-property", "auto.commit.interval.ms=1000")
+    printed = []
+    reader = threading.Thread(target=lambda: printed.extend(line.strip() for line in proc.stdout), daemon=True)
+    reader.start()
+    victim = None
+    try:
+        before = produce_per_partition(c, topic, 2, 5, tag="before")
+        wait_until(lambda: set(before) <= set(printed), TIMEOUT, "records printed before the failover")
+        rows = table(wait_state(c, group, "Stable").stdout)
+        victim = int(rows[1][2].strip("()"))
+        mb.broker(c, victim).kill9()
+        after = produce_per_partition(c, topic, 2, 5, tag="after")
+        wait_until(lambda: set(after) <= set(printed), 120, "records printed after the failover")
+
+        def moved():
+            r = table(cg(c, "--describe", "--group", group, "--state").stdout)
+            return len(r) == 2 and int(r[1][2].strip("()")) != victim and "Stable" in r[1] and r
+        wait_until(moved, 120, "the group Stable on a new coordinator", interval=1.0)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            if victim is not None:
+                b = mb.broker(c, victim)
+                b.wait_deregistered()
+                b.start()
+    assert set(printed) == set(before) | set(after)
+    assert proc.returncode == 143
