@@ -12,9 +12,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wire::kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use wire::kafka_protocol::messages::leave_group_request::MemberIdentity;
-use wire::kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
 use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use wire::kafka_protocol::messages::{
@@ -31,7 +28,7 @@ use super::group_heartbeat::{
     reaction, spawn_heartbeat, HeartbeatTarget, Reaction, HB_COORDINATOR_LOST, HB_OK, HB_RESET,
 };
 use super::group_protocol::{
-    decode_assignment, decode_subscription, encode_assignment, encode_subscription, Assignment,
+    decode_assignment, decode_subscription, offset_commit_topics, encode_assignment, encode_subscription, Assignment,
     Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };
 
@@ -447,21 +444,7 @@ impl GroupMember {
         );
         let conn = self.conn()?;
         let version = conn.require_version(ApiKey::OffsetCommit as i16, 2, 8)?;
-        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-        for ((t, p), off) in offsets {
-            let part = OffsetCommitRequestPartition::default()
-                .with_partition_index(*p)
-                .with_committed_offset(*off)
-                .with_committed_metadata(Some(StrBytes::from_static_str("")));
-            match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-                Some(x) => x.partitions.push(part),
-                None => topics.push(
-                    OffsetCommitRequestTopic::default()
-                        .with_name(TopicName(s(t)))
-                        .with_partitions(vec![part]),
-                ),
-            }
-        }
+        let topics = offset_commit_topics(offsets);
         let req = OffsetCommitRequest::default()
             .with_group_id(GroupId(s(&group)))
             .with_generation_id_or_member_epoch(generation)

@@ -7,9 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use wire::kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
 use wire::kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
@@ -22,7 +19,7 @@ use wire::{KafkaConnection, ResponseError};
 
 use super::cluster::Cluster;
 use super::error::ClientToolError;
-use super::group_protocol::{decode_assignment, CONSUMER_PROTOCOL_TYPE};
+use super::group_protocol::{decode_assignment, offset_commit_topics, CONSUMER_PROTOCOL_TYPE};
 
 /// A (topic, partition) pair.
 pub type Tp = (String, i32);
@@ -398,21 +395,7 @@ impl GroupAdmin {
     ) -> Result<BTreeMap<Tp, Option<ResponseError>>, ClientToolError> {
         let (_, conn) = self.coordinator_conn(group).await?;
         let version = conn.require_version(ApiKey::OffsetCommit as i16, 2, 8)?;
-        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-        for ((t, p), off) in offsets {
-            let part = OffsetCommitRequestPartition::default()
-                .with_partition_index(*p)
-                .with_committed_offset(*off)
-                .with_committed_metadata(Some(StrBytes::from_static_str("")));
-            match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-                Some(x) => x.partitions.push(part),
-                None => topics.push(
-                    OffsetCommitRequestTopic::default()
-                        .with_name(TopicName(name(t)))
-                        .with_partitions(vec![part]),
-                ),
-            }
-        }
+        let topics = offset_commit_topics(offsets);
         let req = OffsetCommitRequest::default()
             .with_group_id(GroupId(name(group)))
             .with_generation_id_or_member_epoch(-1)

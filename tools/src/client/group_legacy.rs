@@ -5,9 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use wire::kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
 use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::{
     ApiKey, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName,
@@ -17,6 +14,7 @@ use wire::ResponseError;
 
 use super::cluster::Cluster;
 use super::error::ClientToolError;
+use super::group_protocol::offset_commit_topics;
 
 /// A (topic, partition) pair.
 pub type Tp = (String, i32);
@@ -98,21 +96,7 @@ pub async fn commit_v0(
     let id = any_broker(cluster).await?;
     let conn = cluster.connection(id).await?;
     conn.require_version(ApiKey::OffsetCommit as i16, 0, 0)?;
-    let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-    for ((t, p), off) in offsets {
-        let part = OffsetCommitRequestPartition::default()
-            .with_partition_index(*p)
-            .with_committed_offset(*off)
-            .with_committed_metadata(Some(StrBytes::from_static_str("")));
-        match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-            Some(x) => x.partitions.push(part),
-            None => topics.push(
-                OffsetCommitRequestTopic::default()
-                    .with_name(TopicName(s(t)))
-                    .with_partitions(vec![part]),
-            ),
-        }
-    }
+    let topics = offset_commit_topics(offsets);
     let req = OffsetCommitRequest::default()
         .with_group_id(GroupId(s(group)))
         .with_topics(topics);

@@ -6,6 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use wire::kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use wire::kafka_protocol::messages::TopicName;
+use wire::kafka_protocol::protocol::StrBytes;
+
 /// The protocol type every Kafka consumer announces in JoinGroup.
 pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
 /// The subscription/assignment version we write (Kafka 2.8 writes v1).
@@ -248,6 +252,27 @@ pub fn by_topic(tps: &[(String, i32)]) -> BTreeMap<String, Vec<i32>> {
         ps.sort_unstable();
     }
     out
+}
+
+/// The topics of an OffsetCommit request: one entry per topic, offsets committed with empty
+/// metadata (what every committing tool here sends).
+pub fn offset_commit_topics(offsets: &BTreeMap<(String, i32), i64>) -> Vec<OffsetCommitRequestTopic> {
+    let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+    for ((t, p), off) in offsets {
+        let part = OffsetCommitRequestPartition::default()
+            .with_partition_index(*p)
+            .with_committed_offset(*off)
+            .with_committed_metadata(Some(StrBytes::from_static_str("")));
+        match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
+            Some(x) => x.partitions.push(part),
+            None => topics.push(
+                OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(t.clone())))
+                    .with_partitions(vec![part]),
+            ),
+        }
+    }
+    topics
 }
 
 #[cfg(test)]
