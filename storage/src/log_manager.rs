@@ -239,12 +239,12 @@ impl LogManager {
     /// `partition.metadata` files written by up to [`CREATE_THREADS`] threads at once, so the
     /// fsyncs of a batch overlap instead of queueing one after another.
     ///
-    /// Durability, as Kafka 2.8's `LogManager.getOrCreateLog` + `PartitionMetadataFile.write`: the
-    /// new partition dir and its empty segment and index files are not fsynced (they hold no data; a
-    /// crash loses at most an empty log, which the next LeaderAndIsr creates again);
-    /// `partition.metadata` is written to `partition.metadata.tmp`, fsynced, renamed, and the
-    /// partition dir fsynced, for every partition, before this returns (so before the broker
-    /// answers the LeaderAndIsr).
+    /// Durability (unchanged by the batching): the new partition dir and its empty segment and index
+    /// files are not fsynced (they hold no data; a crash loses at most an empty log, which the next
+    /// LeaderAndIsr creates again); `partition.metadata` is written to `partition.metadata.tmp`,
+    /// fsynced, renamed, and the partition dir fsynced, for every partition, before this returns (so
+    /// before the broker answers the LeaderAndIsr) — Kafka 2.8's `PartitionMetadataFile.write` also
+    /// fsyncs the temporary file before its atomic move, per partition, inside the LeaderAndIsr.
     pub fn get_or_create_logs(&self, wanted: &[(TopicPartition, Option<String>)]) -> Vec<Result<Arc<Log>, StorageError>> {
         let mut out: Vec<Option<Result<Arc<Log>, StorageError>>> = wanted.iter().map(|(tp, _)| self.get_log(tp).map(Ok)).collect();
         if out.iter().any(Option::is_none) {
