@@ -7,9 +7,6 @@
 mod fake_broker;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,73 +16,11 @@ use zk_schema::admin::AdminZkClient;
 use zk_schema::client::ZkOp;
 use zk_schema::model::{BrokerEndpoint, BrokerRegistration};
 use zk_schema::{paths, KafkaZkClient, ZkError};
+use zk_testkit::{free_port, ZooKeeper};
 
-const JARS: &[&str] = &[
-    "zookeeper.jar",
-    "zookeeper-jute.jar",
-    "slf4j-api.jar",
-    "slf4j-nop.jar",
-    "metrics-core.jar",
-    "commons-cli.jar",
-    "netty-handler.jar",
-    "netty-common.jar",
-    "netty-buffer.jar",
-    "netty-transport.jar",
-    "netty-codec.jar",
-    "netty-resolver.jar",
-    "netty-transport-native-epoll.jar",
-    "netty-transport-native-unix-common.jar",
-];
-
-/// A ZooKeeper server process, killed when dropped.
-struct ZooKeeper {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for ZooKeeper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-fn start_zookeeper() -> Result<ZooKeeper, String> {
-    let java_dir = Path::new("/usr/share/java");
-    if !java_dir.join("zookeeper.jar").exists() {
-        return Err("/usr/share/java/zookeeper.jar not found (Debian package `zookeeper`)".into());
-    }
-    if Command::new("java").arg("-version").stderr(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
-        return Err("`java` is not runnable".into());
-    }
-    let classpath: Vec<String> =
-        JARS.iter().map(|j| java_dir.join(j)).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let port = free_port();
-    let cfg = dir.path().join("zoo.cfg");
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-    std::fs::write(
-        &cfg,
-        format!("tickTime=500\ndataDir={}\nclientPort={port}\nadmin.enableServer=false\n", data.display()),
-    )
-    .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.path().join("zookeeper.log")).map_err(|e| e.to_string())?;
-    let child = Command::new("java")
-        .arg("-cp")
-        .arg(classpath.join(":"))
-        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-        .arg(&cfg)
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start java: {e}"))?;
-    Ok(ZooKeeper { child, port, _dir: dir })
+/// The real ZooKeeper of one test, on a free port, with a short tick (short sessions).
+fn start_zookeeper() -> Result<ZooKeeper, zk_testkit::StartError> {
+    ZooKeeper::builder("zk-controller").tick_time_ms(500).start()
 }
 
 async fn connect(port: u16) -> KafkaZkClient {
@@ -141,19 +76,19 @@ async fn controller_against_real_zookeeper() {
             return;
         }
     };
-    let admin_zk = connect(zookeeper.port).await;
+    let admin_zk = connect(zookeeper.port()).await;
     admin_zk.create_top_level_paths().await.expect("top-level paths");
 
     // A zombie: it once won an election, then lost /controller with its session.
-    let zombie = connect(zookeeper.port).await;
+    let zombie = connect(zookeeper.port()).await;
     let zombie_epoch = zombie.register_controller_and_increment_epoch(99, 0).await.expect("zombie elected");
     zombie.delete(paths::CONTROLLER, None).await.expect("released");
 
     // Two brokers race for the controller. Broker 1's endpoint is a fake broker answering the
     // controller's requests; nothing listens on broker 2's (its channel keeps retrying).
     let broker1 = fake_broker::FakeBroker::start().await;
-    let (zk1, c1) = start_broker(zookeeper.port, 1, broker1.port).await;
-    let (zk2, c2) = start_broker(zookeeper.port, 2, free_port()).await;
+    let (zk1, c1) = start_broker(zookeeper.port(), 1, broker1.port).await;
+    let (zk2, c2) = start_broker(zookeeper.port(), 2, free_port()).await;
     let winner = wait_for("an active controller", async || match (c1.is_active(), c2.is_active()) {
         (true, false) => Some(1),
         (false, true) => Some(2),
@@ -275,14 +210,14 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
             return;
         }
     };
-    let admin_zk = connect(zookeeper.port).await;
+    let admin_zk = connect(zookeeper.port()).await;
     admin_zk.create_top_level_paths().await.expect("top-level paths");
     // Brokers 2 and 3 are only registered; broker 1 runs the controller.
-    let zk2 = connect(zookeeper.port).await;
+    let zk2 = connect(zookeeper.port()).await;
     zk2.register_broker(2, &registration(free_port())).await.expect("registered");
-    let zk3 = connect(zookeeper.port).await;
+    let zk3 = connect(zookeeper.port()).await;
     zk3.register_broker(3, &registration(free_port())).await.expect("registered");
-    let zk1 = connect(zookeeper.port).await;
+    let zk1 = connect(zookeeper.port()).await;
     let e1 = zk1.register_broker(1, &registration(free_port())).await.expect("registered");
     let (c1, epoch1) = start_controller(&zk1, 1, free_port(), e1);
     wait_for("broker 1 to be controller", async || c1.is_active().then_some(())).await;
@@ -366,7 +301,7 @@ async fn reassignment_preferred_election_and_session_expiry_against_real_zookeep
             .with_session(session.clone())
             .with_session_timeout(Duration::from_secs(6))
             .with_connection_timeout(Duration::from_secs(10))
-            .connect(&format!("127.0.0.1:{}", zookeeper.port))
+            .connect(&format!("127.0.0.1:{}", zookeeper.port()))
             .await;
         attempts += 1;
         match r {
@@ -418,13 +353,13 @@ async fn ten_thousand_partitions_against_real_zookeeper() {
             return;
         }
     };
-    let admin_zk = connect(zookeeper.port).await;
+    let admin_zk = connect(zookeeper.port()).await;
     admin_zk.create_top_level_paths().await.expect("top-level paths");
-    let zk2 = connect(zookeeper.port).await;
+    let zk2 = connect(zookeeper.port()).await;
     zk2.register_broker(2, &registration(free_port())).await.expect("registered");
-    let zk3 = connect(zookeeper.port).await;
+    let zk3 = connect(zookeeper.port()).await;
     zk3.register_broker(3, &registration(free_port())).await.expect("registered");
-    let zk1 = connect(zookeeper.port).await;
+    let zk1 = connect(zookeeper.port()).await;
     let e1 = zk1.register_broker(1, &registration(free_port())).await.expect("registered");
     let (c1, _) = start_controller(&zk1, 1, free_port(), e1);
     wait_for("broker 1 to be controller", async || c1.is_active().then_some(())).await;

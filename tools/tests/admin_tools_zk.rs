@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{ok, run, run_zk, start_zookeeper, Outcome, Zk};
+use common::{ok, run, run_zk, Outcome, Zk};
 use zk_schema::model::PartitionStateZNode;
+use zk_testkit::ZooKeeper;
 
 const TOPICS: &str = env!("CARGO_BIN_EXE_kafka-topics");
 const CONFIGS: &str = env!("CARGO_BIN_EXE_kafka-configs");
@@ -29,14 +30,14 @@ fn topic_error(o: &Outcome, message: &str) {
 
 #[test]
 fn topics_and_configs_against_real_zookeeper() {
-    let server = match start_zookeeper("kafka-admin-tools-zk") {
+    let server = match ZooKeeper::start("kafka-admin-tools-zk") {
         Ok(s) => s,
         Err(reason) => {
             eprintln!("skipping the ZooKeeper test: {reason}");
             return;
         }
     };
-    let zk_connect = format!("127.0.0.1:{}", server.port);
+    let zk_connect = server.connect_string();
     let zk = zk_connect.as_str();
     let raw = Zk::connect(zk);
     raw.create(

@@ -7,15 +7,13 @@
 //! It needs the release broker binary, which this crate does not build; without one it says so and
 //! passes (`scripts/test.sh` builds it first; or point `KAFKA_SERVER_BIN` at a `kafka-server`).
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, start_zookeeper};
+use zk_testkit::{free_port, ZooKeeper};
 
 /// Broker processes, killed when dropped.
 struct Brokers(Vec<Child>);
@@ -84,16 +82,16 @@ fn reassign_topic_from_1_2_to_2_3_with_data_intact() {
         eprintln!("skipping: {} not found", server_bin.display());
         return;
     }
-    let zk_server = match start_zookeeper("kafka-reassign-cluster") {
+    let zk_server = match ZooKeeper::start("kafka-reassign-cluster") {
         Ok(s) => s,
         Err(reason) => {
             eprintln!("skipping: {reason}");
             return;
         }
     };
-    let zk_connect = format!("127.0.0.1:{}", zk_server.port);
+    let zk_connect = zk_server.connect_string();
     let zk = zk_connect.as_str();
-    let dir = zk_server.dir.clone();
+    let dir = zk_server.dir().to_path_buf();
     let mut ports = Vec::new();
     let mut brokers = Brokers(Vec::new());
     for id in 1..=3 {

@@ -7,8 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, run, run_zk, start_zookeeper, Outcome, Zk};
+use common::{ok, run, run_zk, Outcome, Zk};
 use zk_schema::model::TopicZNode;
+use zk_testkit::ZooKeeper;
 
 const REASSIGN: &str = env!("CARGO_BIN_EXE_kafka-reassign-partitions");
 const PREFERRED: &str = env!("CARGO_BIN_EXE_kafka-preferred-replica-election");
@@ -43,14 +44,14 @@ fn write_file(dir: &Path, name: &str, text: &str) -> String {
 
 #[test]
 fn reassignment_and_preferred_election_against_real_zookeeper() {
-    let server = match start_zookeeper("kafka-reassign-zk") {
+    let server = match ZooKeeper::start("kafka-reassign-zk") {
         Ok(s) => s,
         Err(reason) => {
             eprintln!("skipping the ZooKeeper test: {reason}");
             return;
         }
     };
-    let zk_connect = format!("127.0.0.1:{}", server.port);
+    let zk_connect = server.connect_string();
     let zk = zk_connect.as_str();
     let raw = Zk::connect(zk);
     for id in 1..=4 {
@@ -61,7 +62,7 @@ fn reassignment_and_preferred_election_against_real_zookeeper() {
     let u = TopicZNode::new([(0, vec![1, 2, 3])].into(), None);
     raw.create("/brokers/topics/u", &String::from_utf8(u.encode()).unwrap());
     raw.create("/config/topics/t", r#"{"version":1,"config":{"retention.ms":"1000"}}"#);
-    let files = server.dir.clone();
+    let files = server.dir().to_path_buf();
 
     // --- generate ---
     let topics_file = write_file(&files, "topics.json", r#"{"version":1,"topics":[{"topic":"t"},{"topic":"missing"}]}"#);

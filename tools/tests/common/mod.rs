@@ -1,96 +1,12 @@
-//! The ZooKeeper harness shared by the tools tests that need a real Apache ZooKeeper
-//! (Debian's package, started on a free port with a throw-away data dir). Each test binary
+//! Helpers shared by the tools tests that need a real Apache ZooKeeper (started by
+//! [`zk_testkit::ZooKeeper`]): running the tools and raw znode access. Each test binary
 //! uses only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use zk_schema::KafkaZkClient;
-
-const JARS: &str = "/usr/share/java";
-
-/// A ZooKeeper server process, killed (and its data dir removed) when dropped.
-pub struct ZooKeeper {
-    child: Child,
-    pub dir: PathBuf,
-    pub port: u16,
-}
-
-impl Drop for ZooKeeper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// Start ZooKeeper with its files in a fresh `<temp>/<dir_prefix>-<pid>-<nanos>` directory,
-/// or explain why it cannot be started here.
-pub fn start_zookeeper(dir_prefix: &str) -> Result<ZooKeeper, String> {
-    let zk_jar = Path::new(JARS).join("zookeeper.jar");
-    if !zk_jar.exists() {
-        return Err(format!("{} not found (apt-get install zookeeper)", zk_jar.display()));
-    }
-    if Command::new("java").arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
-        return Err("java is not installed".into());
-    }
-    let classpath: Vec<String> =
-        ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-            .iter()
-            .map(|j| Path::new(JARS).join(j))
-            .filter(|p| p.exists())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("{dir_prefix}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let cfg = dir.join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n",
-            dir.join("data").display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.join("zookeeper.out")).map_err(|e| e.to_string())?;
-    let child = Command::new("java")
-        .arg("-cp")
-        .arg(classpath.join(":"))
-        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start java: {e}"))?;
-    let mut zk = ZooKeeper { child, dir, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = zk.child.try_wait() {
-            let mut out = String::new();
-            let _ = std::fs::File::open(zk.dir.join("zookeeper.out")).and_then(|mut f| f.read_to_string(&mut out));
-            return Err(format!("ZooKeeper exited with {status}: {out}"));
-        }
-        if Instant::now() > deadline {
-            return Err("ZooKeeper did not listen within 60 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Let it finish starting its session tracker.
-    std::thread::sleep(Duration::from_millis(300));
-    zk.port = port;
-    Ok(zk)
-}
 
 /// Exit code and output of one tool run.
 pub struct Outcome {
