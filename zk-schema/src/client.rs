@@ -256,6 +256,21 @@ impl KafkaZkClient {
         self.raw().await.set_data(path, data, version).await.map(|s| ZkStat::from(&s)).map_err(|e| ZkError::from_zk(path, e))
     }
 
+    /// Overwrite `path` with `data`, or create it and any missing parents (the set-or-create of
+    /// Kafka's `setOrCreateConsumerOffset` and `setOrCreateEntityConfigs`). If another writer
+    /// creates it in between, it is overwritten: last write wins.
+    pub async fn set_or_create(&self, path: &str, data: &[u8]) -> Result<()> {
+        match self.set_data(path, data, None).await {
+            Ok(_) => Ok(()),
+            Err(ZkError::NoNode(_)) => match self.create_recursive(path, data).await {
+                Ok(()) => Ok(()),
+                Err(ZkError::NodeExists(_)) => self.set_data(path, data, None).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// Delete one node (absent is fine).
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
         match self.raw().await.delete(path, version).await {

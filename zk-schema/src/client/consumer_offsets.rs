@@ -41,17 +41,7 @@ impl KafkaZkClient {
     /// `setOrCreateConsumerOffset`): overwrite the node, or create it and any missing parents.
     pub async fn set_consumer_offset(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
         let path = paths::consumer_offset(group, topic, partition);
-        let data = encode_consumer_offset(offset);
-        match self.set_data(&path, &data, None).await {
-            Ok(_) => Ok(()),
-            Err(ZkError::NoNode(_)) => match self.create_recursive(&path, &data).await {
-                Ok(()) => Ok(()),
-                // Another committer created it in between: overwrite, last write wins.
-                Err(ZkError::NodeExists(_)) => self.set_data(&path, &data, None).await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        }
+        self.set_or_create(&path, &encode_consumer_offset(offset)).await
     }
 }
 

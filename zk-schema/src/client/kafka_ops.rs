@@ -189,15 +189,7 @@ impl KafkaZkClient {
     ) -> Result<()> {
         let path = paths::config_entity(entity_type, name);
         let data = ConfigEntityZNode::new(config.clone()).encode();
-        match self.set_data(&path, &data, None).await {
-            Ok(_) => Ok(()),
-            Err(ZkError::NoNode(_)) => match self.create_recursive(&path, &data).await {
-                Ok(()) => Ok(()),
-                Err(ZkError::NodeExists(_)) => self.set_data(&path, &data, None).await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        }
+        self.set_or_create(&path, &data).await
     }
 
     /// Write an entity's config and announce it with a `config_change_` notification, as
