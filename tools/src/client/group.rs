@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wire::kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use wire::kafka_protocol::messages::leave_group_request::MemberIdentity;
-use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use wire::kafka_protocol::messages::{
     ApiKey, FindCoordinatorRequest, GroupId, JoinGroupRequest, LeaveGroupRequest,
-    OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest, TopicName,
+    OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
 };
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::{KafkaConnection, ResponseError};
@@ -28,7 +27,7 @@ use super::group_heartbeat::{
     reaction, spawn_heartbeat, HeartbeatTarget, Reaction, HB_COORDINATOR_LOST, HB_OK, HB_RESET,
 };
 use super::group_protocol::{
-    decode_assignment, decode_subscription, offset_commit_topics, encode_assignment, encode_subscription, Assignment,
+    decode_assignment, decode_subscription, offset_commit_topics, offset_fetch_topics, encode_assignment, encode_subscription, Assignment,
     Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };
 
@@ -391,20 +390,9 @@ impl GroupMember {
         let group = self.cfg.group_id.clone();
         let conn = self.conn()?;
         let version = conn.require_version(ApiKey::OffsetFetch as i16, 1, 7)?;
-        let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
-        for (t, p) in tps {
-            match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-                Some(x) => x.partition_indexes.push(*p),
-                None => topics.push(
-                    OffsetFetchRequestTopic::default()
-                        .with_name(TopicName(s(t)))
-                        .with_partition_indexes(vec![*p]),
-                ),
-            }
-        }
         let req = OffsetFetchRequest::default()
             .with_group_id(GroupId(s(&group)))
-            .with_topics(Some(topics));
+            .with_topics(Some(offset_fetch_topics(tps)));
         let resp = conn.send(&req, version).await?;
         if let Some(e) = kafka_err(resp.error_code) {
             return Err(ClientToolError::Kafka(e));

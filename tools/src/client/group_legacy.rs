@@ -5,16 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::{
-    ApiKey, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    ApiKey, GroupId, OffsetCommitRequest, OffsetFetchRequest,
 };
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::ResponseError;
 
 use super::cluster::Cluster;
 use super::error::ClientToolError;
-use super::group_protocol::offset_commit_topics;
+use super::group_protocol::{offset_commit_topics, offset_fetch_topics};
 
 /// A (topic, partition) pair.
 pub type Tp = (String, i32);
@@ -43,20 +42,9 @@ pub async fn fetch_v0(
     let id = any_broker(cluster).await?;
     let conn = cluster.connection(id).await?;
     conn.require_version(ApiKey::OffsetFetch as i16, 0, 0)?;
-    let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
-    for (t, p) in tps {
-        match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-            Some(x) => x.partition_indexes.push(*p),
-            None => topics.push(
-                OffsetFetchRequestTopic::default()
-                    .with_name(TopicName(s(t)))
-                    .with_partition_indexes(vec![*p]),
-            ),
-        }
-    }
     let req = OffsetFetchRequest::default()
         .with_group_id(GroupId(s(group)))
-        .with_topics(Some(topics));
+        .with_topics(Some(offset_fetch_topics(tps)));
     let resp = match conn.send(&req, 0).await {
         Ok(r) => r,
         Err(e) => {

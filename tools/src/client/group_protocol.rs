@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use wire::kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use wire::kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use wire::kafka_protocol::messages::TopicName;
 use wire::kafka_protocol::protocol::StrBytes;
 
@@ -275,9 +276,37 @@ pub fn offset_commit_topics(offsets: &BTreeMap<(String, i32), i64>) -> Vec<Offse
     topics
 }
 
+/// The topics of an OffsetFetch request for `tps`: one entry per topic, in first-seen order,
+/// partitions in the order given (shared by the group member and the legacy v0 path).
+pub fn offset_fetch_topics(tps: &[(String, i32)]) -> Vec<OffsetFetchRequestTopic> {
+    let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
+    for (t, p) in tps {
+        match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
+            Some(x) => x.partition_indexes.push(*p),
+            None => topics.push(
+                OffsetFetchRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(t.clone())))
+                    .with_partition_indexes(vec![*p]),
+            ),
+        }
+    }
+    topics
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offset_fetch_topics_group_by_topic_in_first_seen_order() {
+        let tps = [("b".to_string(), 1), ("a".to_string(), 0), ("b".to_string(), 0)];
+        let got: Vec<(String, Vec<i32>)> = offset_fetch_topics(&tps)
+            .into_iter()
+            .map(|t| (t.name.0.to_string(), t.partition_indexes))
+            .collect();
+        assert_eq!(got, vec![("b".to_string(), vec![1, 0]), ("a".to_string(), vec![0])]);
+        assert!(offset_fetch_topics(&[]).is_empty());
+    }
 
     #[test]
     fn subscription_v0_bytes() {
