@@ -5,8 +5,8 @@
 
 use crate::error::StorageError;
 use crate::record_batch::{
-    read_varint, read_varlong, update_crc, write_varint, write_varlong, BatchIter, RecordBatchHeader,
-    HEADER_SIZE, LOG_OVERHEAD,
+    corrupt, read_record_prefix, read_varint, update_crc, write_varint, write_varlong, BatchIter, RecordBatchHeader,
+    RecordPrefix, HEADER_SIZE, LOG_OVERHEAD,
 };
 
 /// One record to write: key and value may each be null (a null value is a tombstone).
@@ -69,10 +69,6 @@ pub fn build_batch(records: &[SimpleRecord], timestamp: i64) -> Vec<u8> {
     out
 }
 
-fn corrupt(base: i64, what: &str) -> StorageError {
-    StorageError::CorruptRecord(format!("record batch at offset {base}: {what}"))
-}
-
 fn read_nullable(rec: &[u8], pos: &mut usize, base: i64, what: &str) -> Result<Option<Vec<u8>>, StorageError> {
     let len = read_varint(rec, pos).ok_or_else(|| corrupt(base, what))?;
     if len < 0 {
@@ -94,15 +90,9 @@ pub fn decode_records(batch: &[u8], header: &RecordBatchHeader) -> Result<Vec<De
     let mut out = Vec::with_capacity(header.records_count.max(0) as usize);
     let mut pos = HEADER_SIZE;
     for _ in 0..header.records_count.max(0) {
-        let len = read_varint(batch, &mut pos).ok_or_else(|| corrupt(base, "bad record length"))?;
-        if len < 0 || pos + len as usize > batch.len() {
-            return Err(corrupt(base, "record length exceeds the batch"));
-        }
-        let end = pos + len as usize;
+        let RecordPrefix { end, timestamp_delta: ts_delta, offset_delta: off_delta } =
+            read_record_prefix(batch, &mut pos, base)?;
         let rec = &batch[..end];
-        pos += 1; // attributes
-        let ts_delta = read_varlong(rec, &mut pos).ok_or_else(|| corrupt(base, "bad timestamp delta"))?;
-        let off_delta = read_varint(rec, &mut pos).ok_or_else(|| corrupt(base, "bad offset delta"))?;
         let key = read_nullable(rec, &mut pos, base, "bad key")?;
         let value = read_nullable(rec, &mut pos, base, "bad value")?;
         out.push(DecodedRecord {

@@ -324,8 +324,36 @@ pub struct RecordsSummary {
     pub has_null_key: bool,
 }
 
-fn corrupt(base: i64, what: &str) -> StorageError {
+/// `CorruptRecord` naming the batch (by base offset) and what is wrong with it.
+pub(crate) fn corrupt(base: i64, what: &str) -> StorageError {
     StorageError::CorruptRecord(format!("record batch at offset {base}: {what}"))
+}
+
+/// The framing every record of a v2 batch starts with. Read by [`read_record_prefix`], which
+/// exists so the validating walk and the decoder frame records the same way.
+pub(crate) struct RecordPrefix {
+    /// Where the record ends in the batch (its length is checked to fit).
+    pub end: usize,
+    /// Added to the batch's base timestamp.
+    pub timestamp_delta: i64,
+    /// Added to the batch's base offset.
+    pub offset_delta: i32,
+}
+
+/// Read the record at `*pos` of `batch` up to its key: length (must fit inside the batch),
+/// attributes (skipped), timestamp and offset deltas. `*pos` is left at the key length; no read
+/// goes past the record's end.
+pub(crate) fn read_record_prefix(batch: &[u8], pos: &mut usize, base: i64) -> Result<RecordPrefix, StorageError> {
+    let len = read_varint(batch, pos).ok_or_else(|| corrupt(base, "bad record length"))?;
+    if len < 0 || *pos + len as usize > batch.len() {
+        return Err(corrupt(base, "record length exceeds the batch"));
+    }
+    let end = *pos + len as usize;
+    let rec = &batch[..end];
+    *pos += 1; // attributes
+    let timestamp_delta = read_varlong(rec, pos).ok_or_else(|| corrupt(base, "bad timestamp delta"))?;
+    let offset_delta = read_varint(rec, pos).ok_or_else(|| corrupt(base, "bad offset delta"))?;
+    Ok(RecordPrefix { end, timestamp_delta, offset_delta })
 }
 
 /// Walks the varint framing of every record of an **uncompressed** batch (no allocation):
@@ -341,15 +369,9 @@ pub fn walk_uncompressed_records(batch: &[u8], header: &RecordBatchHeader) -> Re
         return Err(corrupt(base, "negative record count"));
     }
     for i in 0..count {
-        let len = read_varint(batch, &mut pos).ok_or_else(|| corrupt(base, "bad record length"))?;
-        if len < 0 || pos + len as usize > batch.len() {
-            return Err(corrupt(base, "record length exceeds the batch"));
-        }
-        let end = pos + len as usize;
+        let RecordPrefix { end, timestamp_delta: ts_delta, offset_delta: off_delta } =
+            read_record_prefix(batch, &mut pos, base)?;
         let rec = &batch[..end];
-        pos += 1; // attributes
-        let ts_delta = read_varlong(rec, &mut pos).ok_or_else(|| corrupt(base, "bad timestamp delta"))?;
-        let off_delta = read_varint(rec, &mut pos).ok_or_else(|| corrupt(base, "bad offset delta"))?;
         if off_delta != i {
             return Err(StorageError::InvalidRecord(format!(
                 "record batch at offset {base}: record {i} has offset delta {off_delta}"
