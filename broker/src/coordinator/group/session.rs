@@ -289,6 +289,12 @@ pub fn expire(g: &mut GroupMetadata, cfg: &GroupConfig, now: i64) -> Option<Stor
             }
         }
     }
+    // A group loaded with more members than `group.max.size` (the limit was lowered, or it came
+    // from another broker) is made to rebalance, which admits at most `max` of them (spec §2.1).
+    if g.is(GroupState::Stable) && g.members.len() > cfg.max_size.max(0) as usize {
+        tracing::info!("Group {} has {} members, more than group.max.size {}: rebalancing", g.group_id, g.members.len(), cfg.max_size);
+        prepare_rebalance(g, cfg, now);
+    }
     store
 }
 

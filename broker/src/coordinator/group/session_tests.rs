@@ -675,3 +675,15 @@ fn two_members_then_a_third_then_an_expiry() {
     assert_eq!((a1.generation_id, a1.members.len()), (3, 2));
     assert_eq!(answered(&mut j2).generation_id, 3);
 }
+
+#[test]
+fn a_stable_group_over_group_max_size_is_made_to_rebalance() {
+    let (mut g, t) = stable(&["a", "b", "c"]);
+    let small = GroupConfig { max_size: 2, ..cfg() };
+    expire(&mut g, &small, t + 1);
+    assert!(g.is(GroupState::PreparingRebalance));
+    // Within the limit nothing happens.
+    let (mut g, t) = stable(&["a", "b"]);
+    expire(&mut g, &small, t + 1);
+    assert!(g.is(GroupState::Stable));
+}
