@@ -2,20 +2,8 @@
 //! the transition table, leader and static-member bookkeeping, the protocol compatibility check,
 //! protocol selection and the consumer-subscription parser.
 
+use super::super::membership::test_support::consumer_subscription;
 use super::*;
-
-/// A ConsumerProtocol subscription (v0 layout: version, topics, nullable user data).
-fn subscription(topics: &[&str]) -> Bytes {
-    let mut b = Vec::new();
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&(topics.len() as i32).to_be_bytes());
-    for t in topics {
-        b.extend_from_slice(&(t.len() as i16).to_be_bytes());
-        b.extend_from_slice(t.as_bytes());
-    }
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    Bytes::from(b)
-}
 
 fn member(id: &str, protocols: &[(&str, &[u8])]) -> MemberMetadata {
     MemberMetadata {
@@ -342,12 +330,12 @@ fn member_matches_needs_same_order_and_bytes() {
 #[test]
 fn subscription_topics_parse_from_any_version_prefix() {
     assert_eq!(
-        parse_subscription_topics(&subscription(&["t1", "t2"])),
+        parse_subscription_topics(&consumer_subscription(0, &["t1", "t2"])),
         Some(vec!["t1".to_string(), "t2".to_string()])
     );
-    assert_eq!(parse_subscription_topics(&subscription(&[])), Some(vec![]));
+    assert_eq!(parse_subscription_topics(&consumer_subscription(0, &[])), Some(vec![]));
     // v1 appends owned partitions after the user data; the v0 prefix still parses.
-    let mut v1 = subscription(&["orders"]).to_vec();
+    let mut v1 = consumer_subscription(0, &["orders"]).to_vec();
     v1[0..2].copy_from_slice(&1i16.to_be_bytes());
     v1.extend_from_slice(&1i32.to_be_bytes());
     v1.extend_from_slice(&6i16.to_be_bytes());
@@ -368,7 +356,7 @@ fn malformed_subscriptions_do_not_parse() {
         None,
         "truncated topic count"
     );
-    let full = subscription(&["topic"]);
+    let full = consumer_subscription(0, &["topic"]);
     assert_eq!(
         parse_subscription_topics(&full[..full.len() - 6]),
         None,
@@ -396,8 +384,8 @@ fn malformed_subscriptions_do_not_parse() {
 #[test]
 fn subscribed_topics_are_the_union_for_consumer_groups_only() {
     let mut g = GroupMetadata::new("g", 0);
-    g.add(member("a", &[("range", &subscription(&["t1", "t2"]))]));
-    g.add(member("b", &[("range", &subscription(&["t2", "t3"]))]));
+    g.add(member("a", &[("range", &consumer_subscription(0, &["t1", "t2"]))]));
+    g.add(member("b", &[("range", &consumer_subscription(0, &["t2", "t3"]))]));
     assert_eq!(g.subscribed_topics(), None, "no protocol selected yet");
     g.protocol_name = Some("range".into());
     let topics = g.subscribed_topics().unwrap_or_default();
@@ -413,7 +401,7 @@ fn subscribed_topics_are_the_union_for_consumer_groups_only() {
     );
 
     let mut connect = GroupMetadata::new("c", 0);
-    let mut m = member("a", &[("default", &subscription(&["t1"]))]);
+    let mut m = member("a", &[("default", &consumer_subscription(0, &["t1"]))]);
     m.protocol_type = "connect".into();
     connect.add(m);
     connect.protocol_name = Some("default".into());

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::super::metadata::MemberMetadata;
+use super::super::membership::test_support::consumer_subscription;
 use super::*;
 
 const DAY: i64 = 86_400_000;
@@ -21,19 +22,6 @@ fn commit(commit_timestamp: i64, expire_timestamp: Option<i64>) -> CommittedOffs
         },
         append_offset: 0,
     }
-}
-
-fn subscription(topics: &[&str]) -> Bytes {
-    let mut b = Vec::new();
-    b.extend_from_slice(&1i16.to_be_bytes());
-    b.extend_from_slice(&(topics.len() as i32).to_be_bytes());
-    for t in topics {
-        b.extend_from_slice(&(t.len() as i16).to_be_bytes());
-        b.extend_from_slice(t.as_bytes());
-    }
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    Bytes::from(b)
 }
 
 fn member(id: &str, protocol_type: &str, metadata: Bytes) -> MemberMetadata {
@@ -58,7 +46,7 @@ fn member(id: &str, protocol_type: &str, metadata: Bytes) -> MemberMetadata {
 fn consumer_group(state: GroupState, subscriptions: &[&[&str]]) -> GroupMetadata {
     let mut g = GroupMetadata::new("g", 0);
     for (i, topics) in subscriptions.iter().enumerate() {
-        g.add(member(&format!("m{i}"), "consumer", subscription(topics)));
+        g.add(member(&format!("m{i}"), "consumer", consumer_subscription(1, topics)));
     }
     g.protocol_name = Some("range".to_string());
     g.generation_id = 1;

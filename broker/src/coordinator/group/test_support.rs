@@ -178,3 +178,19 @@ pub(crate) fn stable_group(ids: &[&str]) -> GroupMetadata {
     }
     g
 }
+
+/// A ConsumerProtocol subscription: version, topics, null user data, and (v1+) no owned partitions.
+pub(crate) fn consumer_subscription(version: i16, topics: &[&str]) -> Bytes {
+    let mut b = Vec::new();
+    b.extend_from_slice(&version.to_be_bytes());
+    b.extend_from_slice(&(topics.len() as i32).to_be_bytes());
+    for t in topics {
+        b.extend_from_slice(&(t.len() as i16).to_be_bytes());
+        b.extend_from_slice(t.as_bytes());
+    }
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    if version >= 1 {
+        b.extend_from_slice(&0i32.to_be_bytes());
+    }
+    Bytes::from(b)
+}
