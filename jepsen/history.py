@@ -36,6 +36,13 @@ Every other line is an operation:
     nemesis start/stop: ``{"fault": "kill", "targets": [2], "detail": "kill -9 broker 2"}``; a
     ``stop`` names the same ``fault`` as its ``start``. The fault window shaded in the report runs
     from a start to the next stop of the same fault.
+    nemesis ``"healed"`` (after a stop): ``{"fault": "kill", "full_isr_after_s": 4.2}`` — seconds
+    from the stop until every partition's ISR was full again (``null`` if it was not within the
+    runner's limit).
+    nemesis ``"controller"``: ``{"broker": 2, "epoch": 7}``, a sample of ``/controller`` and
+    ``/controller_epoch``; ``{"broker": null, "epoch": null}`` when ZooKeeper did not answer.
+    nemesis ``"impossible"``: ``{"fault": "zk-quorum", "why": "..."}`` — a fault during which a
+    guarantee cannot hold (quorum lost, every replica of a partition cut off); the report says so.
 Optional fields:
 ``final``
     true on the polls of the final read (after every fault healed), which must see everything.

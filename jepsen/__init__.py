@@ -1,0 +1,1 @@
+"""Jepsen-style failure scripts for this Kafka: runner, nemeses, workload, checker, report."""
