@@ -48,9 +48,13 @@ impl LeaderEpochFileCache {
         self.checkpoint.write(entries)
     }
 
-    /// Records that `epoch` starts at `start_offset`. Entries with an epoch >= `epoch` or a start
-    /// offset >= `start_offset` are removed first so the list stays monotonic. No-op if the
-    /// latest entry already says the same (or an earlier start for the same epoch).
+    /// Records that `epoch` starts at `start_offset` (Kafka's `assign`, used for every appended
+    /// batch and when this broker becomes leader). Entries at the end with an epoch >= `epoch` or
+    /// a start offset >= `start_offset` are removed first so the list stays monotonic: a batch of
+    /// an older epoch appended after a newer entry means that newer entry never had records here.
+    /// No-op if the latest entry already says the same (or an earlier start for the same epoch).
+    /// Entries with an epoch greater than `epoch` go, and an entry of `epoch` itself that started
+    /// earlier stays.
     pub fn assign(&self, epoch: i32, start_offset: i64) -> Result<(), StorageError> {
         if epoch < 0 || start_offset < 0 {
             return Ok(());
@@ -63,12 +67,29 @@ impl LeaderEpochFileCache {
         if !needed {
             return Ok(());
         }
-        entries.retain(|&(e, o)| e < epoch && o < start_offset);
-        entries.push((epoch, start_offset));
+        // An entry for the same epoch with an earlier start stays: the epoch began there. (Kafka
+        // 2.8 removes it too and restarts the epoch at `start_offset`, which makes the end offset
+        // of the epoch before it too large; keeping it is never less correct.)
+        let keep = entries.iter().take_while(|&&(e, o)| e <= epoch && o < start_offset).count();
+        let removed: Vec<(i32, i64)> = entries.drain(keep..).collect();
+        // Replacing one entry that started at the same offset is the normal case of an epoch that
+        // never got a record (a leader elected and replaced before any append); anything else
+        // means this log had records of epochs the new entry supersedes.
+        if removed.len() > 1 || removed.first().is_some_and(|&(_, o)| o != start_offset) {
+            tracing::warn!(
+                "new leader epoch entry ({epoch}, {start_offset}) of {} removed conflicting entries {removed:?}",
+                self.checkpoint.path().parent().map(|d| d.display().to_string()).unwrap_or_default()
+            );
+        }
+        if entries.last().is_none_or(|&(e, _)| e != epoch) {
+            entries.push((epoch, start_offset));
+        }
         self.flush(&entries)
     }
 
-    /// Assigns only if `epoch` is newer than the latest known epoch (the append path).
+    /// Assigns only if `epoch` is newer than the latest known epoch: log recovery, which (as
+    /// Kafka's `LogSegment.recover`) rebuilds entries from the batches it re-reads without letting
+    /// an older batch remove what the checkpoint already knows.
     pub(crate) fn maybe_assign_newer(&self, epoch: i32, start_offset: i64) -> Result<(), StorageError> {
         if epoch >= 0 && self.latest_epoch().is_none_or(|l| epoch > l) {
             self.assign(epoch, start_offset)?;

@@ -170,7 +170,7 @@ impl Log {
         }
         let seg = self.maybe_roll(&mut inner, &config, validated.total_size, max_ts, first_offset, last_offset, now_ms)?;
         seg.append(last_offset, max_ts, offset_of_max_ts, &pieces, config.index_interval_bytes)?;
-        self.epoch_cache.maybe_assign_newer(leader_epoch, first_offset)?;
+        self.epoch_cache.assign(leader_epoch, first_offset)?;
         self.log_end_offset.store(next, Ordering::Release);
         drop(inner);
         self.maybe_flush_after_append(&config, now_ms)?;
@@ -224,8 +224,10 @@ impl Log {
         let now_ms = wall_clock_ms();
         let seg = self.maybe_roll(&mut inner, &config, records.len(), max_ts, first_offset, last_offset, now_ms)?;
         seg.append(last_offset, max_ts, offset_of_max_ts, &[records], config.index_interval_bytes)?;
+        // Kafka's `maybeAssignEpochStartOffset` for every batch: an entry of this log that the
+        // leader's batches contradict (an epoch this broker led without appending) goes.
         for (_, h, _) in &batches {
-            self.epoch_cache.maybe_assign_newer(h.partition_leader_epoch, h.base_offset)?;
+            self.epoch_cache.assign(h.partition_leader_epoch, h.base_offset)?;
         }
         self.log_end_offset.store(last_offset + 1, Ordering::Release);
         drop(inner);

@@ -117,25 +117,32 @@ impl Log {
         self.raise_log_start_offset(offset)
     }
 
-    /// Truncation (replication): drops batches, segments, index and epoch entries at and beyond
-    /// `offset`. No-op if `offset >= LEO`.
-    pub fn truncate_to(&self, offset: i64) -> Result<(), StorageError> {
+    /// Truncation (replication, Kafka's `Log.truncateTo`): drops batches, segments, index and
+    /// epoch entries at and beyond `offset`; returns whether any data went.
+    ///
+    /// At or past the log end nothing is cut, but the leader epoch cache is still truncated at
+    /// the log end: this broker may have led an epoch briefly and recorded its start without
+    /// appending to it, and that entry (for an epoch the leader does not have) must go or every
+    /// fetch would diverge on it again. Below the first segment the log restarts empty at
+    /// `offset`; otherwise the log start offset drops to `offset` if it was past it.
+    pub fn truncate_to(&self, offset: i64) -> Result<bool, StorageError> {
         if offset < 0 {
             return Err(StorageError::OffsetOutOfRange { offset, log_start_offset: self.log_start_offset(), log_end_offset: self.log_end_offset() });
         }
-        if offset >= self.log_end_offset() {
-            return Ok(());
-        }
         let config = self.config_arc();
-        if offset < self.log_start_offset() {
-            return self.truncate_fully_and_start_at(offset);
-        }
         let mut inner = self.lock();
-        let doomed: Vec<Arc<LogSegment>> = inner.segments.range(offset + 1..).map(|(_, s)| s.clone()).collect();
-        let keep_one = inner.segments.len() > doomed.len();
-        if keep_one {
-            self.remove_and_delete_segments(&mut inner, &doomed, config.file_delete_delay_ms)?;
+        let leo = self.log_end_offset();
+        if offset >= leo {
+            self.epoch_cache.truncate_from_end(leo)?;
+            return Ok(false);
         }
+        if inner.segments.keys().next().is_none_or(|&first| first > offset) {
+            drop(inner);
+            self.truncate_fully_and_start_at(offset)?;
+            return Ok(true);
+        }
+        let doomed: Vec<Arc<LogSegment>> = inner.segments.range(offset + 1..).map(|(_, s)| s.clone()).collect();
+        self.remove_and_delete_segments(&mut inner, &doomed, config.file_delete_delay_ms)?;
         let mut new_leo = offset;
         if let Some(active) = inner.active().cloned() {
             active.truncate_to(offset)?;
@@ -147,13 +154,16 @@ impl Log {
         }
         self.log_end_offset.store(new_leo, Ordering::Release);
         self.epoch_cache.truncate_from_end(new_leo)?;
+        if self.log_start_offset() > new_leo {
+            self.log_start_offset.store(new_leo, Ordering::Release);
+        }
         if self.high_watermark() > new_leo {
             self.high_watermark.store(new_leo, Ordering::Release);
         }
         if self.recovery_point() > new_leo {
             self.recovery_point.store(new_leo, Ordering::Release);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Deletes every segment and restarts the log empty at `offset` (log start = LEO = HW = offset).

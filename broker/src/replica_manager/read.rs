@@ -23,7 +23,8 @@ pub struct PartitionRead {
     pub last_stable_offset: i64,
     /// Log start offset, -1 if unknown.
     pub log_start_offset: i64,
-    /// The bytes to send: a file region (zero copy).
+    /// The bytes to send: a file region (zero copy); None when there are none (an error or a
+    /// diverging epoch), sent as empty records, never as null (Kafka never sends null records).
     pub records: Option<FileSlice>,
     /// For a follower whose last fetched epoch diverges from this log: (epoch, end offset).
     pub diverging_epoch: Option<(i32, i64)>,
@@ -66,12 +67,22 @@ pub struct ReadParams {
     pub last_fetched_epoch: i32,
 }
 
-/// KIP-320 check on the leader: the follower's last fetched epoch `last_fetched_epoch` ends on our
-/// log at `ours` = `end_offset_for(last_fetched_epoch)`; if we know it only as an older epoch, or it
-/// ends before the follower's fetch offset, the follower diverged and gets `(epoch, end offset)`.
-pub fn diverging_epoch(last_fetched_epoch: i32, fetch_offset: i64, ours: (i32, i64)) -> Option<(i32, i64)> {
+/// KIP-320 check on the leader (Kafka's `Partition.readRecords`): the follower's last fetched
+/// epoch `last_fetched_epoch` ends on our log at `ours` = `end_offset_for(last_fetched_epoch)`.
+/// If we cannot tell where it ends (undefined epoch or offset), or the fetch offset is below our
+/// log start, the fetch is out of range; if we know the epoch only as an older one, or it ends
+/// before the follower's fetch offset, the follower diverged and gets `(epoch, end offset)`.
+pub fn diverging_epoch(
+    last_fetched_epoch: i32,
+    fetch_offset: i64,
+    log_start_offset: i64,
+    ours: (i32, i64),
+) -> Result<Option<(i32, i64)>, ResponseError> {
     let (epoch, end) = ours;
-    (epoch < last_fetched_epoch || end < fetch_offset).then_some((epoch, end))
+    if epoch < 0 || end < 0 || fetch_offset < log_start_offset {
+        return Err(ResponseError::OffsetOutOfRange);
+    }
+    Ok((epoch < last_fetched_epoch || end < fetch_offset).then_some((epoch, end)))
 }
 
 impl ReplicaManager {
@@ -109,17 +120,20 @@ impl ReplicaManager {
             // KIP-320: if our log ends the follower's last epoch before its fetch offset, tell it
             // where instead of sending data, so it truncates. Its fetch offset is then not a valid
             // position in our log, so its fetch state is left alone.
-            let (epoch, end) = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
-            if let Some(diverging) = diverging_epoch(params.last_fetched_epoch, params.fetch_offset, (epoch, end)) {
-                let hw = log.high_watermark();
-                return PartitionRead {
-                    error: None,
-                    high_watermark: hw,
-                    last_stable_offset: hw,
-                    log_start_offset: log.log_start_offset(),
-                    records: None,
-                    diverging_epoch: Some(diverging),
-                };
+            let ours = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
+            let hw = log.high_watermark();
+            let answer = |error, diverging_epoch| PartitionRead {
+                error,
+                high_watermark: hw,
+                last_stable_offset: hw,
+                log_start_offset: log.log_start_offset(),
+                records: None,
+                diverging_epoch,
+            };
+            match diverging_epoch(params.last_fetched_epoch, params.fetch_offset, log.log_start_offset(), ours) {
+                Ok(None) => {}
+                Ok(Some(diverging)) => return answer(None, Some(diverging)),
+                Err(e) => return answer(Some(e), None),
             }
         }
         if is_follower {

@@ -227,3 +227,67 @@ fn flush_messages_moves_recovery_point() {
     log.update_high_watermark(100);
     assert_eq!(log.high_watermark(), 4);
 }
+
+/// The rolling-restart loop of issue 8: a broker led epoch 4 at offset 30 without appending, so
+/// its cache ends with (4, 30) while the new leader has (5, 30). The follower truncates to 30, its
+/// own log end: nothing is cut, but the epoch entry the leader does not have must go (Kafka's
+/// `Log.truncateTo` always truncates the epoch cache at the log end), or it would diverge again
+/// on every fetch.
+#[test]
+fn truncation_at_log_end_removes_epochs_without_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path(), test_config(), true);
+    let b = batch(10, NOW);
+    log.append_as_leader(&b, 3, NOW).unwrap();
+    log.append_as_leader(&b, 3, NOW).unwrap();
+    log.append_as_leader(&b, 3, NOW).unwrap();
+    log.leader_epoch_cache().assign(4, 30).unwrap();
+    assert_eq!(log.leader_epoch_cache().entries(), vec![(3, 0), (4, 30)]);
+    assert!(!log.truncate_to(30).unwrap(), "nothing to cut");
+    assert_eq!(log.log_end_offset(), 30);
+    assert_eq!(log.leader_epoch_cache().entries(), vec![(3, 0)]);
+    // The checkpoint on disk says the same, so a restart does not bring the entry back.
+    drop(log);
+    let log = open_log(dir.path(), test_config(), false);
+    assert_eq!(log.leader_epoch_cache().entries(), vec![(3, 0)]);
+    // Past the log end: the same (nothing cut, nothing of the cache below the end touched).
+    assert!(!log.truncate_to(100).unwrap());
+    assert_eq!(log.leader_epoch_cache().entries(), vec![(3, 0)]);
+}
+
+/// A follower appending a batch of an older epoch than its latest entry (an entry for an epoch it
+/// led without records) drops that entry, as Kafka's `assign` does for every appended batch, and
+/// keeps where the older epoch began (Kafka would restart it at the batch).
+#[test]
+fn follower_append_of_older_epoch_replaces_empty_newer_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_dir = tempfile::tempdir().unwrap();
+    let leader = open_log(leader_dir.path(), test_config(), true);
+    let b = batch(10, NOW);
+    leader.append_as_leader(&b, 3, NOW).unwrap();
+    leader.append_as_leader(&b, 3, NOW).unwrap();
+    let follower = open_log(dir.path(), test_config(), true);
+    let first = leader.read(0, u32::MAX, 10, false).unwrap().records.read_to_vec().unwrap();
+    follower.append_as_follower(&first).unwrap();
+    follower.leader_epoch_cache().assign(4, 10).unwrap();
+    let second = leader.read(10, u32::MAX, 20, false).unwrap().records.read_to_vec().unwrap();
+    follower.append_as_follower(&second).unwrap();
+    assert_eq!(follower.leader_epoch_cache().entries(), vec![(3, 0)]);
+}
+
+/// Truncating below the log start but inside the first segment keeps the data below the target and
+/// moves the log start down to it (Kafka truncates fully only below the first segment).
+#[test]
+fn truncation_below_log_start_inside_first_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path(), test_config(), true);
+    let b = batch(5, NOW);
+    for _ in 0..4 {
+        log.append_as_leader(&b, 1, NOW).unwrap();
+    }
+    log.update_high_watermark(20);
+    log.maybe_increment_log_start_offset(12).unwrap();
+    assert!(log.truncate_to(10).unwrap());
+    assert_eq!((log.log_start_offset(), log.log_end_offset(), log.high_watermark()), (10, 10, 10));
+    assert_eq!(log.segment_base_offsets(), vec![0]);
+}

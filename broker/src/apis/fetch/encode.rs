@@ -26,7 +26,7 @@ pub struct FetchedPartition {
     pub diverging_epoch: Option<(i32, i64)>,
     /// Whether the client asked for read_committed (aborted-transaction list present, empty).
     pub read_committed: bool,
-    /// Records to send; `None` = null records.
+    /// Records to send; `None` = empty records (never null on the wire).
     pub records: Option<FileSlice>,
 }
 
@@ -85,13 +85,15 @@ impl Writer {
         }
     }
 
+    /// Records are never written as null: Kafka sends empty records for a partition in error or
+    /// with a diverging epoch, and librdkafka rejects a null record set ("invalid MessageSetSize -1").
     fn records(&mut self, records: &Option<FileSlice>) {
         match records {
             None => {
                 if self.flexible {
-                    self.uvarint(0);
+                    self.uvarint(1);
                 } else {
-                    self.buf.put_i32(-1);
+                    self.buf.put_i32(0);
                 }
             }
             Some(slice) => {
@@ -258,7 +260,8 @@ mod tests {
             }
             let p1 = &resp.responses[0].partitions[1];
             assert_eq!(p1.error_code, 6);
-            assert_eq!(p1.records, None);
+            // A partition in error carries empty records, never null (librdkafka rejects null).
+            assert_eq!(p1.records.as_deref(), Some(&b""[..]), "v{version} records of a partition in error");
             assert_eq!(p1.aborted_transactions.as_ref().map(|a| a.len()), Some(0));
         }
     }

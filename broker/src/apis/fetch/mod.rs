@@ -139,6 +139,7 @@ fn old_version_response(ctx: &RequestContext, req: &FetchRequest) -> Response {
                             .with_partition_index(p.partition)
                             .with_error_code(wire::ResponseError::UnsupportedVersion.code())
                             .with_high_watermark(-1)
+                            .with_records(Some(bytes::Bytes::new()))
                     })
                     .collect(),
             )

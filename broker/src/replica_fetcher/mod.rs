@@ -11,16 +11,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
 use storage::TopicPartition;
 use tokio::sync::Notify;
 use wire::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use wire::kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use wire::kafka_protocol::messages::{BrokerId, FetchRequest, ListOffsetsRequest, TopicName};
+use wire::kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::{KafkaConnection, ResponseError};
 
 use crate::replica_manager::ReplicaManager;
+
+mod apply;
+#[cfg(test)]
+mod tests;
+
+use apply::{handle_out_of_range, process_partition, Applied, Stall};
+pub use apply::{truncation_offset, whole_batches};
 
 /// Where a follower fetches a partition from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,35 +47,9 @@ struct FetchState {
     /// The last fetch reached the leader's high watermark (Kafka's `isReplicaInSync`): such a
     /// partition is never held back by the follower replication throttle.
     in_sync: bool,
-}
-
-/// Where a follower truncates after the leader's answer `(leader_epoch, leader_end_offset)` for its
-/// last epoch (DivergingEpoch or OffsetsForLeaderEpoch), spec §3.7. `local` is our own
-/// `end_offset_for(leader_epoch)` (None if we know no epoch <= it), `leo` our log end offset and
-/// `hw` our high watermark. Returns (offset, complete): not complete means the leader should be
-/// asked again with our now-latest epoch (KIP-279), which fetching with `last_fetched_epoch` does.
-pub fn truncation_offset(leader: (i32, i64), local: Option<(i32, i64)>, leo: i64, hw: i64) -> (i64, bool) {
-    let (leader_epoch, leader_end) = leader;
-    if leader_end < 0 {
-        // The leader knows nothing of that epoch: fall back to the high watermark.
-        return (hw.min(leo), true);
-    }
-    if leader_epoch < 0 {
-        // An old leader without epochs.
-        return (leader_end.min(leo), true);
-    }
-    match local {
-        Some((local_epoch, local_end)) if local_epoch == leader_epoch => (local_end.min(leader_end).min(leo), true),
-        Some((_, local_end)) => (local_end.min(leo), false),
-        None => (leader_end.min(leo), true),
-    }
-}
-
-/// Our own end offset for `epoch`, as Kafka's `Log.endOffsetForEpoch`: None if the cache has no
-/// entry for it (undefined answer).
-fn local_end_offset_for(log: &storage::Log, epoch: i32) -> Option<(i32, i64)> {
-    let (e, o) = log.leader_epoch_cache().end_offset_for(epoch, log.log_end_offset());
-    (o >= 0 && e >= 0).then_some((e, o))
+    /// Why the last fetches of this partition made no progress, once logged: the same reason is
+    /// not logged again until the partition moves (a line per fetch without progress is a bug).
+    stalled: Option<Stall>,
 }
 
 struct FetcherTask {
@@ -164,7 +143,10 @@ impl ReplicaFetcherManager {
                 }
             }
             tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
-            f.partitions.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, FetchState { leader_epoch, delayed_until: None, in_sync: false });
+            f.partitions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(tp, FetchState { leader_epoch, delayed_until: None, in_sync: false, stalled: None });
             if !woken.iter().any(|w| Arc::ptr_eq(w, &f.wake)) {
                 woken.push(f.wake.clone());
             }
@@ -216,6 +198,7 @@ async fn run_fetcher(
     let backoff = Duration::from_millis(settings.backoff_ms);
     let mut conn: Option<KafkaConnection> = None;
     let mut connect_failures = 0u32;
+    let mut fetch_failures = 0u32;
     loop {
         let now = tokio::time::Instant::now();
         let all: Vec<(TopicPartition, FetchState)> =
@@ -262,13 +245,15 @@ async fn run_fetcher(
             }
         }
         let Some(c) = conn.as_mut() else { continue };
-        let request = build_fetch(&rm, broker_id, &snapshot, settings);
-        // By map: a fetch may carry thousands of partitions (a scan per partition was O(n²)).
-        let sent_epochs: HashMap<&TopicPartition, i32> = snapshot.iter().map(|(tp, s)| (tp, s.leader_epoch)).collect();
+        let (request, sent) = build_fetch(&rm, broker_id, &snapshot, settings);
         match c.send(&request, 12).await {
             Ok(response) => {
+                if fetch_failures > 0 {
+                    tracing::info!("replica fetch from broker {} works again after {fetch_failures} failures", leader.broker_id);
+                    fetch_failures = 0;
+                }
                 let mut out_of_range: Vec<TopicPartition> = Vec::new();
-                let mut failed: Vec<TopicPartition> = Vec::new();
+                let mut failed: Vec<(TopicPartition, Stall)> = Vec::new();
                 {
                     // Held while appending/truncating so a leadership change (which removes the
                     // partition under this lock) never races with a write from this fetch.
@@ -276,13 +261,14 @@ async fn run_fetcher(
                     for topic in &response.responses {
                         for p in &topic.partitions {
                             let tp = TopicPartition { topic: topic.topic.0.to_string(), partition: p.partition_index };
-                            let sent_epoch = sent_epochs.get(&tp).copied();
+                            let Some(&(sent_epoch, sent_offset)) = sent.get(&tp) else { continue };
                             // Skip partitions removed or moved to another epoch since the request.
-                            if guard.get(&tp).map(|s| s.leader_epoch) != sent_epoch || sent_epoch.is_none() {
+                            if guard.get(&tp).map(|s| s.leader_epoch) != Some(sent_epoch) {
                                 continue;
                             }
-                            match process_partition(&rm, &tp, p) {
-                                Ok(()) => {
+                            match process_partition(&rm, &tp, sent_offset, p) {
+                                Ok(Applied::NoProgress(stall)) => failed.push((tp, stall)),
+                                Ok(Applied::Progress) => {
                                     // Replication throttle (follower side): count throttled bytes
                                     // and remember whether we reached the leader's high watermark.
                                     let quota = &rm.replication_quotas().follower;
@@ -292,13 +278,13 @@ async fn run_fetcher(
                                     let leo = rm.get_partition(&tp.topic, tp.partition).map(|x| x.log().log_end_offset());
                                     if let Some(s) = guard.get_mut(&tp) {
                                         s.in_sync = leo.is_some_and(|leo| p.high_watermark <= leo);
+                                        if s.stalled.take().is_some() {
+                                            tracing::info!("replica fetch of {tp} from broker {} makes progress again", leader.broker_id);
+                                        }
                                     }
                                 }
                                 Err(ResponseError::OffsetOutOfRange) => out_of_range.push(tp),
-                                Err(e) => {
-                                    tracing::debug!("replica fetch of {tp} from broker {}: {e:?}", leader.broker_id);
-                                    failed.push(tp);
-                                }
+                                Err(e) => failed.push((tp, Stall::Error(e.code()))),
                             }
                         }
                     }
@@ -306,24 +292,36 @@ async fn run_fetcher(
                 for tp in out_of_range {
                     let still_ours = partitions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&tp);
                     if still_ours {
-                        if let Err(e) = handle_out_of_range(&rm, c, broker_id, &tp, &partitions).await {
-                            tracing::warn!("could not resolve out-of-range fetch of {tp} from broker {}: {e:?}", leader.broker_id);
-                            failed.push(tp);
+                        match handle_out_of_range(&rm, c, broker_id, &tp, &partitions).await {
+                            Ok(true) => {}
+                            Ok(false) => failed.push((tp, Stall::OutOfRange)),
+                            Err(e) => failed.push((tp, Stall::Error(e.code()))),
                         }
                     }
                 }
                 if !failed.is_empty() {
                     let until = tokio::time::Instant::now() + backoff;
                     let mut guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
-                    for tp in failed {
+                    for (tp, stall) in failed {
                         if let Some(s) = guard.get_mut(&tp) {
                             s.delayed_until = Some(until);
+                            if s.stalled != Some(stall) {
+                                log_stall(&tp, leader.broker_id, stall, settings.backoff_ms);
+                                s.stalled = Some(stall);
+                            }
                         }
                     }
                 }
             }
             Err(e) => {
-                tracing::warn!("replica fetch from broker {} failed: {e}", leader.broker_id);
+                fetch_failures += 1;
+                if fetch_failures == 1 || fetch_failures.is_multiple_of(60) {
+                    tracing::warn!(
+                        "replica fetch from broker {} failed ({fetch_failures} in a row; retrying every {} ms): {e}",
+                        leader.broker_id,
+                        settings.backoff_ms
+                    );
+                }
                 conn = None;
                 drop(rm);
                 tokio::time::sleep(backoff).await;
@@ -332,16 +330,42 @@ async fn run_fetcher(
     }
 }
 
-fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, FetchState)], s: FetcherSettings) -> FetchRequest {
+/// Logs once why a partition stopped making progress; it then backs off `replica.fetch.backoff.ms`
+/// between fetches until something changes.
+fn log_stall(tp: &TopicPartition, leader: i32, stall: Stall, backoff_ms: u64) {
+    match stall {
+        Stall::Error(code) => {
+            let name = ResponseError::try_from_code(code).map_or_else(|| format!("error {code}"), |e| format!("{e:?}"));
+            tracing::warn!("replica fetch of {tp} from broker {leader} answered {name}; retrying every {backoff_ms} ms until it changes");
+        }
+        Stall::Diverging { epoch, end_offset } => tracing::warn!(
+            "replica fetch of {tp} from broker {leader}: the leader reports our last epoch diverges (its end offset for epoch \
+             {epoch} is {end_offset}), but truncating changed nothing; retrying every {backoff_ms} ms until it changes"
+        ),
+        Stall::OutOfRange => tracing::warn!(
+            "replica fetch of {tp} from broker {leader} is out of range although the leader's offsets cover our log end; \
+             retrying every {backoff_ms} ms until it changes"
+        ),
+    }
+}
+
+/// What a fetch asked per partition: (current leader epoch, fetch offset). A response is applied
+/// only if both still hold, so data fetched before a truncation or a leader change is dropped.
+type SentFetch = HashMap<TopicPartition, (i32, i64)>;
+
+fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, FetchState)], s: FetcherSettings) -> (FetchRequest, SentFetch) {
     let mut topics: Vec<FetchTopic> = Vec::new();
     let mut topic_slot: HashMap<&str, usize> = HashMap::new();
+    let mut sent: SentFetch = HashMap::with_capacity(parts.len());
     for (tp, state) in parts {
         let Some(p) = rm.get_partition(&tp.topic, tp.partition) else { continue };
         let log = p.log();
+        let fetch_offset = log.log_end_offset();
+        sent.insert(tp.clone(), (state.leader_epoch, fetch_offset));
         let fp = FetchPartition::default()
             .with_partition(tp.partition)
             .with_current_leader_epoch(state.leader_epoch)
-            .with_fetch_offset(log.log_end_offset())
+            .with_fetch_offset(fetch_offset)
             .with_last_fetched_epoch(log.leader_epoch_cache().latest_epoch().unwrap_or(-1))
             .with_log_start_offset(log.log_start_offset())
             .with_partition_max_bytes(s.partition_max_bytes);
@@ -357,7 +381,7 @@ fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, Fe
             }
         }
     }
-    FetchRequest::default()
+    let request = FetchRequest::default()
         .with_replica_id(BrokerId(broker_id))
         .with_max_wait_ms(s.max_wait_ms)
         .with_min_bytes(s.min_bytes)
@@ -365,178 +389,7 @@ fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, Fe
         .with_isolation_level(0)
         .with_session_id(0)
         .with_session_epoch(-1)
-        .with_topics(topics)
+        .with_topics(topics);
+    (request, sent)
 }
 
-/// Keep only whole batches (a fetch may end in a partial batch, which is dropped as Kafka does).
-pub fn whole_batches(records: &Bytes) -> Bytes {
-    let mut pos = 0usize;
-    while records.len() - pos >= 12 {
-        let len = i32::from_be_bytes([records[pos + 8], records[pos + 9], records[pos + 10], records[pos + 11]]);
-        if len < 0 {
-            break;
-        }
-        let end = pos + 12 + len as usize;
-        if end > records.len() {
-            break;
-        }
-        pos = end;
-    }
-    records.slice(0..pos)
-}
-
-/// Apply one partition of a fetch response: truncate on a diverging epoch, else append whole
-/// batches and move the follower HW to min(leader HW, LEO) and the log start to the leader's.
-fn process_partition(
-    rm: &Arc<ReplicaManager>,
-    tp: &TopicPartition,
-    p: &wire::kafka_protocol::messages::fetch_response::PartitionData,
-) -> Result<(), ResponseError> {
-    let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(()) };
-    if partition.is_leader() {
-        return Ok(());
-    }
-    let log = partition.log();
-    if p.error_code != 0 {
-        return Err(ResponseError::try_from_code(p.error_code).unwrap_or(ResponseError::UnknownServerError));
-    }
-    if p.diverging_epoch.epoch >= 0 && p.diverging_epoch.end_offset >= 0 {
-        let leader = (p.diverging_epoch.epoch, p.diverging_epoch.end_offset);
-        let leo = log.log_end_offset();
-        let local = local_end_offset_for(log, leader.0);
-        let (target, complete) = truncation_offset(leader, local, leo, log.high_watermark());
-        tracing::info!(
-            "Truncating {tp} to offset {target} (LEO was {leo}): leader's end offset for epoch {} is {}, ours is {local:?}{}",
-            leader.0,
-            leader.1,
-            if complete { "" } else { "; will ask again with an older epoch" }
-        );
-        log.truncate_to(target).map_err(|e| crate::errors::storage_error(&e))?;
-        partition.wake_waiters();
-        return Ok(());
-    }
-    if let Some(records) = &p.records {
-        let whole = whole_batches(records);
-        if !whole.is_empty() {
-            log.append_as_follower(&whole).map_err(|e| {
-                tracing::warn!("follower append to {tp} failed: {e}");
-                crate::errors::storage_error(&e)
-            })?;
-        }
-    }
-    let leo = log.log_end_offset();
-    log.update_high_watermark(p.high_watermark.min(leo));
-    if p.log_start_offset > log.log_start_offset() {
-        let _ = log.maybe_increment_log_start_offset(p.log_start_offset.min(log.high_watermark()));
-    }
-    partition.wake_waiters();
-    Ok(())
-}
-
-/// Offset out of range (spec §3.4): if the leader's end is below ours, truncate to it; otherwise our
-/// log is behind the leader's start, so start over at the leader's log start offset.
-async fn handle_out_of_range(
-    rm: &Arc<ReplicaManager>,
-    conn: &mut KafkaConnection,
-    broker_id: i32,
-    tp: &TopicPartition,
-    partitions: &Mutex<HashMap<TopicPartition, FetchState>>,
-) -> Result<(), ResponseError> {
-    let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(()) };
-    let log = partition.log();
-    let leader_latest = list_offset(conn, broker_id, tp, -1).await?;
-    let leader_start = list_offset(conn, broker_id, tp, -2).await?;
-    let _guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
-    if !_guard.contains_key(tp) || partition.is_leader() {
-        return Ok(());
-    }
-    let leo = log.log_end_offset();
-    if leader_latest < leo {
-        tracing::warn!("Truncating {tp} to the leader's end offset {leader_latest} after an out-of-range fetch (LEO was {leo})");
-        log.truncate_to(leader_latest).map_err(|e| crate::errors::storage_error(&e))?;
-    } else if leo < leader_start {
-        tracing::warn!("Restarting {tp} at the leader's log start offset {leader_start} (LEO was {leo})");
-        log.truncate_fully_and_start_at(leader_start).map_err(|e| crate::errors::storage_error(&e))?;
-    }
-    partition.wake_waiters();
-    Ok(())
-}
-
-async fn list_offset(conn: &mut KafkaConnection, broker_id: i32, tp: &TopicPartition, timestamp: i64) -> Result<i64, ResponseError> {
-    let req = ListOffsetsRequest::default().with_replica_id(BrokerId(broker_id)).with_topics(vec![ListOffsetsTopic::default()
-        .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
-        .with_partitions(vec![ListOffsetsPartition::default()
-            .with_partition_index(tp.partition)
-            .with_current_leader_epoch(-1)
-            .with_timestamp(timestamp)])]);
-    let resp = conn.send(&req, 6).await.map_err(|_| ResponseError::NetworkException)?;
-    let p = resp
-        .topics
-        .first()
-        .and_then(|t| t.partitions.first())
-        .ok_or(ResponseError::UnknownServerError)?;
-    if p.error_code != 0 {
-        return Err(ResponseError::try_from_code(p.error_code).unwrap_or(ResponseError::UnknownServerError));
-    }
-    Ok(p.offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_by_leader_epoch() {
-        // Same epoch known on both sides: the smaller end wins (leader appended less in it).
-        assert_eq!(truncation_offset((3, 120), Some((3, 150)), 150, 100), (120, true));
-        // Our copy of the epoch ends earlier than the leader's: keep it all (bounded by LEO).
-        assert_eq!(truncation_offset((3, 200), Some((3, 150)), 150, 100), (150, true));
-        // We only know an older epoch than the leader's answer: cut to where ours ends and ask again.
-        assert_eq!(truncation_offset((4, 130), Some((2, 90)), 150, 100), (90, false));
-        // We know no epoch at or below the leader's: truncate to the leader's end offset.
-        assert_eq!(truncation_offset((1, 40), None, 150, 100), (40, true));
-        // Leader without epochs: min(leader end, LEO).
-        assert_eq!(truncation_offset((-1, 70), Some((3, 150)), 150, 100), (70, true));
-        assert_eq!(truncation_offset((-1, 170), None, 150, 100), (150, true));
-        // Leader has no answer: high watermark, never past the LEO.
-        assert_eq!(truncation_offset((-1, -1), None, 150, 100), (100, true));
-        assert_eq!(truncation_offset((-1, -1), None, 80, 100), (80, true));
-    }
-
-    #[test]
-    fn diverged_follower_scenario() {
-        // Leader A (epoch 1) wrote 0..10, replicated 0..6 to B, then died. B leads epoch 2 from 6
-        // and writes 6..9. A returns with epochs [(1,0)] and LEO 10, fetches with last epoch 1.
-        let leader = tempfile::tempdir().unwrap();
-        let b = storage::LeaderEpochFileCache::load(leader.path()).unwrap();
-        b.assign(1, 0).unwrap();
-        b.assign(2, 6).unwrap();
-        let ours = b.end_offset_for(1, 9);
-        assert_eq!(ours, (1, 6));
-        let div = crate::replica_manager::read::diverging_epoch(1, 10, ours).expect("diverged");
-        // A truncates to 6, where epoch 1 ends on B.
-        assert_eq!(truncation_offset(div, Some((1, 10)), 10, 6), (6, true));
-        // A follower that is simply behind does not diverge.
-        assert_eq!(crate::replica_manager::read::diverging_epoch(2, 8, b.end_offset_for(2, 9)), None);
-        assert_eq!(crate::replica_manager::read::diverging_epoch(1, 5, ours), None);
-        // A follower with an epoch the leader never had (3 > all known): diverged, undefined answer.
-        assert_eq!(crate::replica_manager::read::diverging_epoch(3, 9, b.end_offset_for(3, 9)), Some((-1, -1)));
-    }
-
-    #[test]
-    fn whole_batches_drops_partial_tail() {
-        let mut buf = Vec::new();
-        for len in [20u32, 30] {
-            buf.extend_from_slice(&0i64.to_be_bytes());
-            buf.extend_from_slice(&(len as i32).to_be_bytes());
-            buf.extend(std::iter::repeat_n(7u8, len as usize));
-        }
-        let full = buf.len();
-        buf.extend_from_slice(&0i64.to_be_bytes());
-        buf.extend_from_slice(&100i32.to_be_bytes());
-        buf.extend_from_slice(&[1, 2, 3]);
-        let b = Bytes::from(buf);
-        assert_eq!(whole_batches(&b).len(), full);
-        assert_eq!(whole_batches(&Bytes::from_static(&[0u8; 5])).len(), 0);
-    }
-}
