@@ -206,16 +206,21 @@ def throughput_plot(ops, windows, end):
             counts = series[(f, typ)] = [0] * n
         b = min(int(op.get("time", 0.0) / width), n - 1)
         counts[b] += 1
-    top = max((c / width for counts in series.values() for c in counts), default=1.0)
-    top = max(top, 1.0)
+    last = end - (n - 1) * width  # the last bucket is cut short by the end of the run
+    lines = {}
+    for key, counts in series.items():
+        pts = [((b + 0.5) * width, c / width) for b, c in enumerate(counts[:-1])]
+        if last >= width / 2:
+            pts.append(((n - 1) * width + last / 2, counts[-1] / last))
+        lines[key] = pts
+    top = max([1.0] + [v for pts in lines.values() for _, v in pts])
     step = _nice_step(top, 5)
     fr = Frame(end, 0.0, math.ceil(top / step) * step, False,
                "completions per second (per %s s): sends solid, polls dashed" % _fmt(width), "ops/s")
     fr.windows(windows, end)
     fr.axes()
-    for (f, typ), counts in sorted(series.items()):
-        pts = [((b + 0.5) * width, c / width) for b, c in enumerate(counts)]
+    for (f, typ), pts in sorted(lines.items()):
         fr.line(pts, COLOURS.get(typ, "#555"), dashed=(f == "poll"), label="%s %s" % (f, typ))
-    fr.legend([("send ok", COLOURS["ok"], False), ("info", COLOURS["info"], False),
-               ("fail", COLOURS["fail"], False), ("poll", "#777", True)])
+    fr.legend([("ok", COLOURS["ok"], False), ("info", COLOURS["info"], False),
+               ("fail", COLOURS["fail"], False), ("polls", "#777", True)])
     return fr.svg()

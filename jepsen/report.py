@@ -60,8 +60,11 @@ def impossible_notes(result):
     for w in result["figures"]["windows"]:
         for imp in w["impossible"]:
             stop = "%.1f s" % w["stop"] if w["stop"] is not None else "the end of the run"
+            targets = w.get("targets")
+            if isinstance(targets, list):
+                targets = ", ".join(str(t) for t in targets)
             notes.append("During %s%s from %.1f s to %s: %s" % (
-                w["fault"], " on %s" % w["targets"] if w.get("targets") else "", w["start"], stop,
+                w["fault"], " (targets %s)" % targets if targets else "", w["start"], stop,
                 imp.get("why") or "a guarantee could not hold (no reason given)."))
     return notes
 
