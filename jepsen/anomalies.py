@@ -79,23 +79,18 @@ class Findings:
             self.examples.setdefault(name, []).append(case)
 
 
-def _offset(o):
-    """An acknowledged or polled offset, or None when unknown (null, negative, not an int)."""
-    if isinstance(o, int) and not isinstance(o, bool) and o >= 0:
-        return o
-    return None
-
-
 def send_writes(op):
-    """The ``(key, offset, value)`` of each send micro-op of an op, in order (offset None when the
-    completion carries no offset: invokes, info and fail)."""
+    """The ``(key, offset, value)`` of each send micro-op of an op, in order. The offset is None
+    when the completion carries none (invokes, info and fail) or an unknown one (null, or below 0
+    as acks=0 answers); this rule is inlined in the loops over poll records too."""
     out = []
     for mop in op.get("value") or ():
-        if not mop or mop[0] != "send" or len(mop) < 3:
+        if len(mop) < 3 or mop[0] != "send":
             continue
         x = mop[2]
-        if isinstance(x, list) and len(x) == 2:
-            out.append((mop[1], _offset(x[0]), x[1]))
+        if type(x) is list and len(x) == 2:
+            o = x[0]
+            out.append((mop[1], o if type(o) is int and o >= 0 else None, x[1]))
         else:
             out.append((mop[1], None, x))
     return out
@@ -172,26 +167,45 @@ class HistoryIndex:
         self._extra = {}  # key -> offset -> set of values when more than one
         self.final_ok_polls = 0
         pending = []  # info sends with offsets: in the log only if one of their values was read
+        unfinished = {}  # process -> its send invoke not completed (yet)
         for op in ops:
-            if op.get("process") == "nemesis":
+            p = op.get("process")
+            if p == "nemesis":
                 continue
             f = op.get("f")
             t = op.get("type")
             if f == "send":
-                self._send(op, t, pending)
+                if t == "invoke":
+                    older = unfinished.get(p)
+                    if older is not None:
+                        self._unfinished(older)
+                    unfinished[p] = op
+                else:
+                    unfinished.pop(p, None)
+                    self._send(op, t, pending)
             elif f == "poll" and t != "invoke":
                 reads = poll_reads(op)
                 ok = t == "ok"
                 if ok and op.get("final"):
                     self.final_ok_polls += 1
+                idx = op.get("index")
                 for k, pairs in reads.items():
                     kr = self.ok_read.setdefault(k, {}) if ok else None
+                    at = self._at.get(k)
+                    if at is None:
+                        at = self._at[k] = {}
                     for pair in pairs:
-                        o, v = _offset(pair[0]), pair[1]
-                        if o is not None:
-                            self._put(k, o, v)
+                        o, v = pair[0], pair[1]
+                        if type(o) is int and o >= 0:  # inline _put: this loop sees every record read
+                            prev = at.get(o, _MISSING)
+                            if prev is _MISSING:
+                                at[o] = v
+                            elif prev != v:
+                                self._extra.setdefault(k, {}).setdefault(o, {prev}).add(v)
                         if ok and v not in kr:
-                            kr[v] = op.get("index")
+                            kr[v] = idx
+        for op in unfinished.values():
+            self._unfinished(op)
         for op in pending:
             if self.must_have_committed(op):
                 for k, o, v in send_writes(op):
@@ -199,19 +213,25 @@ class HistoryIndex:
                         self._put(k, o, v)
         self._orders = None
 
+    def _unfinished(self, op):
+        """A send invoke that never completed (the run ended first): indeterminate, like ``info``."""
+        for k, _, v in send_writes(op):
+            self.writer.setdefault(k, {}).setdefault(v, op)
+
     def _send(self, op, t, pending):
         writes = send_writes(op)
         for k, o, v in writes:
-            kw = self.writer.setdefault(k, {})
-            if t != "invoke" or v not in kw:
-                kw[v] = op
+            kw = self.writer.get(k)
+            if kw is None:
+                kw = self.writer[k] = {}
+            kw[v] = op
             if t == "ok":
                 self.ok_sent.setdefault(k, {})[v] = (o, op.get("index"))
                 if o is not None:
                     self._put(k, o, v)
             elif t == "fail":
                 self.failed.setdefault(k, set()).add(v)
-            if t != "invoke" and op.get("resent") is True:
+            if op.get("resent") is True:
                 self.resent.setdefault(k, set()).add(v)
         if t == "info" and any(o is not None for _, o, _ in writes):
             pending.append(op)
@@ -358,16 +378,19 @@ def order_anomalies(ops, hist, found):
             names = _POLL_SUB if mode.get(p) == "subscribe" else _POLL
             for k, pairs in reads.items():
                 order = orders.get(k, empty)
+                index_of, last_index = order.index_of, order.last_index
                 prev_i = prev_v = None
                 for n, pair in enumerate(pairs):
-                    o, v = _offset(pair[0]), pair[1]
-                    i = order.index(o, v)
+                    o, v = pair[0], pair[1]
+                    i = index_of.get(o) if type(o) is int else None  # inline KeyOrder.index
+                    if i is None:
+                        i = last_index.get(v)
                     if n == 0:
                         before = state.get(k)
                         if before is not None:
                             _step(found, names, k, order, before[1], i, before[2], v,
                                   {"ops": [before[0], idx], "process": p})
-                    else:
+                    elif prev_i is not None and i is not None and i - prev_i != 1:
                         _step(found, _INT_POLL, k, order, prev_i, i, prev_v, v, {"op": idx, "process": p})
                     prev_i, prev_v = i, v
                 if t == "ok":

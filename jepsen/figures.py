@@ -26,10 +26,9 @@ import bisect
 import statistics
 
 
-def _nemesis_ops(ops):
-    for op in ops:
-        if op.get("process") == "nemesis" and op.get("type") != "invoke":
-            yield op
+def nemesis_ops(ops):
+    """The nemesis completions of a history (nemesis invokes, if a runner writes them, are skipped)."""
+    return [op for op in ops if op.get("process") == "nemesis" and op.get("type") != "invoke"]
 
 
 def _value(op):
@@ -42,17 +41,20 @@ def end_time(ops):
     t = 0.0
     for op in ops:
         x = op.get("time")
-        if isinstance(x, (int, float)) and x > t:
+        if x is not None and x > t:
             t = x
     return float(t)
 
 
-def fault_windows(ops):
-    """The fault windows of a history, in start order (dicts without the unavailability figures)."""
+def fault_windows(ops, nemesis=None, end=None):
+    """The fault windows of a history, in start order (dicts without the unavailability figures);
+    ``nemesis`` and ``end`` may be passed when already known."""
+    nemesis = nemesis_ops(ops) if nemesis is None else nemesis
+    end = end_time(ops) if end is None else end
     windows = []
     open_by_fault = {}
     last_closed = {}
-    for op in _nemesis_ops(ops):
+    for op in nemesis:
         f = op.get("f")
         v = _value(op)
         fault = v.get("fault")
@@ -75,8 +77,7 @@ def fault_windows(ops):
             if w is not None and not w["healed"]:
                 w["healed"] = True
                 w["full_isr_after_s"] = v.get("full_isr_after_s")
-    end = end_time(ops)
-    for op in _nemesis_ops(ops):
+    for op in nemesis:
         if op.get("f") != "impossible":
             continue
         v = _value(op)
@@ -126,13 +127,13 @@ def largest_gap(times, start, stop, end):
             "unbounded": unbounded and n + 1 == len(points) - 1}
 
 
-def window_figures(ops):
+def window_figures(ops, nemesis=None, end=None):
     """Fault windows with ``unavailability`` (all keys) and ``worst_key_unavailability``."""
-    windows = fault_windows(ops)
+    end = end_time(ops) if end is None else end
+    windows = fault_windows(ops, nemesis, end)
     if not windows:
         return windows
     all_t, per_key = ack_times(ops)
-    end = end_time(ops)
     for w in windows:
         stop = w["stop"] if w["stop"] is not None else end
         w["unavailability"] = largest_gap(all_t, w["start"], stop, end)
@@ -167,11 +168,11 @@ def per_fault(windows):
     return agg
 
 
-def controller_check(ops):
+def controller_check(ops, nemesis=None):
     """Controller samples summarised, and the ``controller-split`` cases (see module docstring)."""
     samples = []
     unanswered = 0
-    for op in _nemesis_ops(ops):
+    for op in nemesis_ops(ops) if nemesis is None else nemesis:
         if op.get("f") != "controller":
             continue
         v = _value(op)
@@ -228,6 +229,8 @@ def controller_check(ops):
 
 def figures(ops):
     """All figures of a history: ``{"windows", "per_fault", "controller", "end_time"}``."""
-    windows = window_figures(ops)
-    return {"windows": windows, "per_fault": per_fault(windows), "controller": controller_check(ops),
-            "end_time": end_time(ops)}
+    nemesis = nemesis_ops(ops)
+    end = end_time(ops)
+    windows = window_figures(ops, nemesis, end)
+    return {"windows": windows, "per_fault": per_fault(windows), "controller": controller_check(ops, nemesis),
+            "end_time": end}
