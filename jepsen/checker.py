@@ -58,11 +58,25 @@ def op_counts(ops):
     return counts
 
 
+def error_counts(ops, limit=12):
+    """The most frequent client error texts of ``info`` and ``fail`` completions:
+    ``[{"f", "type", "error", "count"}]``, most frequent first (Jepsen's "info txn causes")."""
+    counts = {}
+    for op in ops:
+        t = op.get("type")
+        if (t == "info" or t == "fail") and op.get("process") != "nemesis" and "error" in op:
+            key = (op.get("f"), t, str(op["error"])[:300])
+            counts[key] = counts.get(key, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+    return [{"f": f, "type": t, "error": e, "count": n} for (f, t, e), n in top]
+
+
 def check(meta, ops):
     """Check a history (``meta`` and ``ops`` as returned by ``jepsen.history.read_history``) and
     return the result dict: ``valid``, ``anomalies`` {name: count}, ``examples`` {name: [cases]},
-    ``failures`` (names making it invalid), ``counts``, ``final_reads``, ``figures`` and ``why``
-    (one sentence on the verdict)."""
+    ``failures`` (names making it invalid), ``counts`` {f: {type: n}}, ``errors`` (most frequent
+    client errors), ``final_reads``, ``keys``, ``figures``, ``meta`` and ``why`` (one sentence on the
+    verdict). Everything in it is plain JSON."""
     found, hist = anomalies.find_anomalies(ops)
     figs = figures_mod.figures(ops)
     for case in figs["controller"]["cases"]:
@@ -89,10 +103,11 @@ def check(meta, ops):
         "anomalies": {n: found.counts[n] for n in names},
         "examples": {n: found.examples.get(n, []) for n in names},
         "counts": counts,
+        "errors": error_counts(ops),
         "final_reads": final_reads,
         "keys": len(hist.orders()),
         "figures": figs,
-        "meta": {k: meta.get(k) for k in ("seed", "nemeses", "brokers", "time_limit") if k in meta},
+        "meta": {k: v for k, v in meta.items() if k != "type"},
     }
 
 
@@ -102,24 +117,27 @@ def _n(x):
 
 def verdict_line(result):
     """One line summing up a result, e.g. ``VALID: 12,345 sends (12,001 ok, 80 info, 264 fail),
-    0 lost, 0 duplicates (3 by client resends), ...`` or ``INVALID: lost-write 2, G1a 1; ...``."""
-    valid = result["valid"]
+    0 lost, 0 duplicates (3 by client resends), 0 unseen, ...`` or ``INVALID: lost-write 2, G1a 1;
+    ...`` or ``UNKNOWN (why): ...``."""
     a = result["anomalies"]
     sends = result["counts"].get("send", {})
     polls = result["counts"].get("poll", {})
-    n_sends = sum(v for t, v in sends.items() if t != "invoke")
-    n_polls = sum(v for t, v in polls.items() if t != "invoke")
-    stats = "%s sends (%s ok, %s info, %s fail), %s polls (%s ok), %s lost, %s duplicates (%s by client resends), %s unseen" % (
-        _n(n_sends), _n(sends.get("ok", 0)), _n(sends.get("info", 0)), _n(sends.get("fail", 0)),
-        _n(n_polls), _n(polls.get("ok", 0)), _n(a.get("lost-write", 0)), _n(a.get("duplicate", 0)),
-        _n(a.get("duplicate-client", 0)), _n(a.get("unseen", 0)))
+    stats = "%s sends (%s ok, %s info, %s fail), %s lost, %s duplicates (%s by client resends), %s unseen, " \
+            "%s polls (%s ok, %s final)" % (
+                _n(sum(v for t, v in sends.items() if t != "invoke")), _n(sends.get("ok", 0)),
+                _n(sends.get("info", 0)), _n(sends.get("fail", 0)), _n(a.get("lost-write", 0)),
+                _n(a.get("duplicate", 0)), _n(a.get("duplicate-client", 0)), _n(a.get("unseen", 0)),
+                _n(sum(v for t, v in polls.items() if t != "invoke")), _n(polls.get("ok", 0)),
+                _n(result.get("final_reads", 0)))
     windows = result["figures"]["windows"]
     if windows:
-        worst = max((w["unavailability"]["gap_s"] for w in windows), default=0.0)
-        stats += ", %d fault windows (worst produce gap %.1f s)" % (len(windows), worst)
-    if valid is True:
+        worst = max(w["unavailability"]["gap_s"] for w in windows)
+        isr = [w["full_isr_after_s"] for w in windows if w["full_isr_after_s"] is not None]
+        stats += ", %d fault windows (worst produce gap %.1f s%s)" % (
+            len(windows), worst, ", max %.1f s to full ISR" % max(isr) if isr else "")
+    if result["valid"] is True:
         return "VALID: " + stats
-    if valid is False:
+    if result["valid"] is False:
         listed = ", ".join("%s %s" % (n, _n(a[n])) for n in result["failures"])
         return "INVALID: %s; %s" % (listed, stats)
     return "UNKNOWN (%s): %s" % (result["why"], stats)

@@ -147,7 +147,9 @@ def window_figures(ops, nemesis=None, end=None):
 
 
 def per_fault(windows):
-    """Aggregates per fault type: count, max and median unavailability, worst key, ISR recovery."""
+    """Aggregates per fault type: count, max and median unavailability, worst key, ISR recovery
+    (``not_healed``: the runner reported the ISR not full within its limit; ``not_reported``: no
+    ``healed`` op followed the stop)."""
     out = {}
     for w in windows:
         out.setdefault(w["fault"], []).append(w)
@@ -162,7 +164,8 @@ def per_fault(windows):
             "median_unavailability_s": round(statistics.median(gaps), 6) if gaps else None,
             "max_key_unavailability_s": max(key_gaps) if key_gaps else None,
             "max_full_isr_after_s": max(isr) if isr else None,
-            "not_healed": sum(1 for w in ws if not w["open"] and w["full_isr_after_s"] is None),
+            "not_healed": sum(1 for w in ws if w["healed"] and w["full_isr_after_s"] is None),
+            "not_reported": sum(1 for w in ws if not w["open"] and not w["healed"]),
             "impossible": sum(len(w["impossible"]) for w in ws),
         }
     return agg

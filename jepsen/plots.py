@@ -185,8 +185,8 @@ def latency_plot(ops, windows, end):
                 if len(ms) > 1:
                     medians.append((t, ms[len(ms) // 2]))
             label = "%s %s" % (f, typ)
-            fr.dots(maxes, COLOURS.get(typ, "#555"), 3.2, 0.75, square=(f == "poll"), label=label + " max")
-            fr.dots(medians, COLOURS.get(typ, "#555"), 1.6, 0.45, square=(f == "poll"), label=label + " median")
+            fr.dots(maxes, COLOURS.get(typ, "#555"), 4.0, 0.75, square=(f == "poll"), label=label + " max")
+            fr.dots(medians, COLOURS.get(typ, "#555"), 2.2, 0.5, square=(f == "poll"), label=label + " median")
     fr.legend([("ok", COLOURS["ok"], False), ("info", COLOURS["info"], False), ("fail", COLOURS["fail"], False)])
     return fr.svg()
 

@@ -69,24 +69,42 @@ def impossible_notes(result):
     return notes
 
 
+FIRST_META = ("seed", "nemeses", "brokers", "time_limit", "topics", "topic")
+
+
+def _meta_value(key, value):
+    if key == "clients" and isinstance(value, dict):
+        kinds = {}
+        for kind in value.values():
+            kinds[str(kind)] = kinds.get(str(kind), 0) + 1
+        summary = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
+        return "%s<details><summary>per process</summary><pre>%s</pre></details>" % (
+            escape(summary), escape(json.dumps(value)))
+    if key == "start_unix" and isinstance(value, (int, float)):
+        when = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+        return escape(when.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return "<pre>%s</pre>" % escape(json.dumps(value, default=str))
+
+
 def _meta_section(meta, result):
-    rows = []
-    for key in ("seed", "nemeses", "brokers", "time_limit", "topics", "topic", "clients"):
-        if key in meta:
-            rows.append((escape(key), "<pre>%s</pre>" % escape(json.dumps(meta[key]))))
-    if "start_unix" in meta:
-        when = datetime.datetime.fromtimestamp(meta["start_unix"], datetime.timezone.utc)
-        rows.append(("started", escape(when.strftime("%Y-%m-%d %H:%M:%S UTC"))))
+    keys = [k for k in FIRST_META if k in meta] + sorted(k for k in meta if k not in FIRST_META and k != "type")
+    rows = [(escape(k), _meta_value(k, meta[k])) for k in keys]
     rows.append(("keys seen", str(result.get("keys", 0))))
     rows.append(("final ok polls", str(result.get("final_reads", 0))))
     counts = result["counts"]
-    for f in sorted(k for k in counts if k != "nemesis"):
+    for f in sorted((k for k in counts if k != "nemesis"), key=str):
         by = counts[f]
         rows.append(("%s ops" % escape(str(f)), escape(", ".join("%s %s" % (t, "{:,}".format(n))
                                                                   for t, n in sorted(by.items(), key=str)))))
     if counts.get("nemesis"):
         rows.append(("nemesis ops", escape(", ".join("%s %d" % kv for kv in sorted(counts["nemesis"].items(), key=str)))))
-    return "<h2>Run</h2>" + _table(("", ""), rows)
+    html = "<h2>Run</h2>" + _table(("", ""), rows)
+    if result.get("errors"):
+        html += "<h2>Client errors (info and fail)</h2>" + _table(
+            ("op", "type", "count", "error"),
+            [(escape(str(e["f"])), escape(e["type"]), "{:,}".format(e["count"]), "<pre>%s</pre>" % escape(e["error"]))
+             for e in result["errors"]], numeric=(2,))
+    return html
 
 
 def _anomaly_section(result):
@@ -139,10 +157,12 @@ def _fault_section(result):
     for fault, a in figs["per_fault"].items():
         agg_rows.append((escape(str(fault)), str(a["count"]), _s(a["max_unavailability_s"], digits=2),
                          _s(a["median_unavailability_s"], digits=2), _s(a["max_key_unavailability_s"], digits=2),
-                         _s(a["max_full_isr_after_s"]), str(a["not_healed"]), str(a["impossible"])))
+                         _s(a["max_full_isr_after_s"]), str(a["not_healed"]), str(a["not_reported"]),
+                         str(a["impossible"])))
     html.append("<h2>Per fault type</h2>")
     html.append(_table(("fault", "windows", "max unavailability", "median", "worst key (max)",
-                        "max s to full ISR", "ISR not full in time", "impossible"), agg_rows, numeric=(1, 2, 3, 4, 5, 6, 7)))
+                        "max s to full ISR", "ISR not full in time", "no ISR report", "impossible"), agg_rows,
+                       numeric=(1, 2, 3, 4, 5, 6, 7, 8)))
     return "".join(html)
 
 

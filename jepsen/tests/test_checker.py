@@ -37,6 +37,7 @@ def anomalies(h):
 def test_clean_history_is_valid():
     h = clean_run(3000)
     r = check(h.meta, h.ops)
+    json.dumps(r)  # the result is plain JSON (the command line prints it)
     assert r["anomalies"] == {}
     assert r["valid"] is True and r["failures"] == []
     assert verdict_line(r).startswith("VALID: 3,000 sends (3,000 ok, 0 info, 0 fail)")

@@ -45,7 +45,9 @@ def test_tiny_report_has_every_section(tmp_path):
     assert "G1a" in html and "&quot;reader&quot;" in html  # the example case, as JSON
     assert "2.40 s (1.1&ndash;3.5)" in html  # the kill window's produce unavailability
     assert "1.2 s" in html  # seconds to full ISR
-    assert "1 unanswered" in html and "<td>42</td>" not in html and "42" in html
+    assert "1 unanswered" in html and "<td>seed</td><td><pre>42</pre></td>" in html
+    assert "<td>time_limit</td><td><pre>60</pre></td>" in html
+    assert "Client errors" in html and "synthetic fail" in html
     assert "<script" not in html and not re.search(r"(src|href)=", html)
 
 
