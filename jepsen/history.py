@@ -53,6 +53,22 @@ Optional fields:
     retry, or librdkafka's silent resend after NOT_LEADER_OR_FOLLOWER); false if it certainly did
     not; absent if unknown. Duplicates of a value whose send had ``resent`` true are attributed to
     the client, not the broker.
+
+How the checker (``jepsen/anomalies.py``) reads a few points the format leaves open:
+
+* A send op's micro-ops for one key are taken to be one produce batch, so they must land at
+  consecutive offsets (otherwise ``int-send-skip`` / ``int-nonmonotonic-send``).
+* An offset that is ``null`` or below 0 is unknown. Records on ``info``/``fail`` polls, if a client
+  writes any, still count for the per-key logs (not as reads).
+* A subscribe names topics; the topic of a key is the part before its last ``/``.
+* Any ``info`` completion of a client op ends that process's poll and send ordering, as a ``crash``
+  does: the op may have advanced the consumer or left a produce in flight (Jepsen retires the
+  process). A ``fail`` changes nothing.
+* A send invoke without a completion (the run was killed) is indeterminate, like ``info``.
+* ``final`` matters on the completion: only ``ok`` final polls make ``unseen`` a failure.
+* Nemesis ops are single lines (an invoke, if written, is ignored); ``healed`` belongs to the last
+  window of its fault that was stopped; an ``impossible`` op belongs to every window of its fault
+  (or of any fault, if it names none) open at its time.
 """
 
 import json
