@@ -85,7 +85,7 @@ def send_writes(op):
     as acks=0 answers); this rule is inlined in the loops over poll records too."""
     out = []
     for mop in op.get("value") or ():
-        if len(mop) < 3 or mop[0] != "send":
+        if type(mop) is not list or len(mop) < 3 or mop[0] != "send":
             continue
         x = mop[2]
         if type(x) is list and len(x) == 2:
@@ -115,6 +115,11 @@ def poll_reads(op):
     return found or {}
 
 
+def _value_order(v):
+    """Sort key for the values of one offset: ints numerically, anything else after, by text."""
+    return (0, v, "") if type(v) is int else (1, 0, repr(v))
+
+
 class KeyOrder:
     """The version order of one key: its log, dense indexes, and where each value appears."""
 
@@ -133,7 +138,7 @@ class KeyOrder:
             self.index_of[o] = i
             v = at[o]
             self.by_index.append(v)
-            values = (v,) if o not in extra else tuple(sorted(extra[o], key=repr))
+            values = (v,) if o not in extra else tuple(sorted(extra[o], key=_value_order))
             if len(values) > 1:
                 self.conflicts.append((o, i, list(values)))
             for x in values:
@@ -159,7 +164,8 @@ class HistoryIndex:
 
     def __init__(self, ops):
         self.writer = {}  # key -> value -> the op that sent it (completion, else invoke)
-        self.ok_sent = {}  # key -> value -> (offset, op index) for ok sends
+        self.ok_sent = {}  # key -> value -> (offset, op index, time) for ok sends
+        self.poll_time = {}  # op index -> time of every ok poll
         self.failed = {}  # key -> set of values whose send failed
         self.resent = {}  # key -> set of values whose send completion said resent: true
         self.ok_read = {}  # key -> value -> index of the first ok poll that read it
@@ -186,9 +192,11 @@ class HistoryIndex:
             elif f == "poll" and t != "invoke":
                 reads = poll_reads(op)
                 ok = t == "ok"
-                if ok and op.get("final"):
-                    self.final_ok_polls += 1
                 idx = op.get("index")
+                if ok:
+                    self.poll_time[idx] = op.get("time")
+                    if op.get("final"):
+                        self.final_ok_polls += 1
                 for k, pairs in reads.items():
                     kr = self.ok_read.setdefault(k, {}) if ok else None
                     at = self._at.get(k)
@@ -226,7 +234,7 @@ class HistoryIndex:
                 kw = self.writer[k] = {}
             kw[v] = op
             if t == "ok":
-                self.ok_sent.setdefault(k, {})[v] = (o, op.get("index"))
+                self.ok_sent.setdefault(k, {})[v] = (o, op.get("index"), op.get("time"))
                 if o is not None:
                     self._put(k, o, v)
             elif t == "fail":
@@ -321,7 +329,7 @@ def read_anomalies(hist, found):
                                          "writer": _op_ref(w), "writer_type": w.get("type")})
     for k, sent in hist.ok_sent.items():
         read = hist.ok_read.get(k, {})
-        for v, (o, op_index) in sent.items():
+        for v, (o, op_index, _) in sent.items():
             if v not in read:
                 found.add("unseen", {"key": k, "value": v, "offset": o, "writer": op_index})
 

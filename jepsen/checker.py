@@ -79,6 +79,7 @@ def check(meta, ops):
     verdict). Everything in it is plain JSON."""
     found, hist = anomalies.find_anomalies(ops)
     figs = figures_mod.figures(ops)
+    figs["unseen"] = figures_mod.unseen_over_time(hist, figs["end_time"])
     for case in figs["controller"]["cases"]:
         found.add("controller-split", case)
     counts = op_counts(ops)

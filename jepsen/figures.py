@@ -230,6 +230,33 @@ def controller_check(ops, nemesis=None):
             "epochs": epochs, "cases": cases}
 
 
+def unseen_over_time(hist, end, buckets=600):
+    """How many acknowledged values no ``ok`` poll had returned yet, sampled at the end of each time
+    bucket (Jepsen's unseen plot): ``{"width", "counts", "max", "at_end"}``. A value counts from its
+    send's completion until the completion of the first ``ok`` poll that returned it."""
+    width = max(0.5, end / buckets)
+    n = int(end / width) + 1
+    diff = [0] * (n + 1)
+    for k, sent in hist.ok_sent.items():
+        read = hist.ok_read.get(k, {})
+        for v, (_, _, ts) in sent.items():
+            if ts is None:
+                continue
+            reader = read.get(v)
+            tr = hist.poll_time.get(reader) if reader is not None else None
+            b0 = int(ts / width)
+            b1 = n if tr is None else int(tr / width)
+            if b1 > b0:
+                diff[b0] += 1
+                diff[b1] -= 1
+    counts = []
+    run = 0
+    for b in range(n):
+        run += diff[b]
+        counts.append(run)
+    return {"width": width, "counts": counts, "max": max(counts, default=0), "at_end": counts[-1] if counts else 0}
+
+
 def figures(ops):
     """All figures of a history: ``{"windows", "per_fault", "controller", "end_time"}``."""
     nemesis = nemesis_ops(ops)

@@ -224,3 +224,18 @@ def throughput_plot(ops, windows, end):
     fr.legend([("ok", COLOURS["ok"], False), ("info", COLOURS["info"], False),
                ("fail", COLOURS["fail"], False), ("polls", "#777", True)])
     return fr.svg()
+
+
+def unseen_plot(unseen, windows, end):
+    """SVG: acknowledged values that no ok poll had returned yet, over time (consumer lag, and the
+    final read catching up: whatever is left at the end is ``unseen``)."""
+    counts = unseen["counts"]
+    width = unseen["width"]
+    top = max(1, max(counts, default=0))
+    step = _nice_step(top, 5)
+    fr = Frame(end, 0.0, math.ceil(top / step) * step, False,
+               "acknowledged values not yet returned by any ok poll (sampled every %s s)" % _fmt(width), "values")
+    fr.windows(windows, end)
+    fr.axes()
+    fr.line([(min((b + 1) * width, end), c) for b, c in enumerate(counts)], "#4e79a7", label="unseen")
+    return fr.svg()

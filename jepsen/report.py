@@ -203,6 +203,11 @@ def render(meta, ops, result):
     parts.append(_meta_section(meta, result))
     parts.append("<h2>Latency</h2>" + plots.latency_plot(ops, windows, end))
     parts.append("<h2>Throughput</h2>" + plots.throughput_plot(ops, windows, end))
+    unseen = result["figures"].get("unseen")
+    if unseen:
+        parts.append("<h2>Unseen</h2><p>At most %s acknowledged values were waiting to be read; %s never were.</p>"
+                     % ("{:,}".format(unseen["max"]), "{:,}".format(result["anomalies"].get("unseen", 0))))
+        parts.append(plots.unseen_plot(unseen, windows, end))
     parts.append(_anomaly_section(result))
     parts.append(_fault_section(result))
     parts.append(_controller_section(result))

@@ -2,7 +2,8 @@
 window pairing, aggregates per fault, and the controller check (split, epoch decrease, torn reads)."""
 
 from jepsen.checker import check
-from jepsen.figures import controller_check, fault_windows, largest_gap, per_fault, window_figures
+from jepsen.anomalies import HistoryIndex
+from jepsen.figures import controller_check, fault_windows, largest_gap, per_fault, unseen_over_time, window_figures
 from jepsen.tests.synth import History
 
 K, K2 = "t/0", "t/1"
@@ -103,3 +104,16 @@ def test_controller_torn_read_at_a_change_is_ignored():
     # the same pattern without a neighbouring epoch change is a split
     c = controller_check(controller([(1, 6), (1, 6), (2, 6), (1, 6), (1, 6)]).ops)
     assert [x["kind"] for x in c["cases"]] == ["two-brokers-one-epoch"]
+
+
+def test_unseen_over_time():
+    h = History()
+    h.at(0.98).send(0, K, 1, 0)  # acked at 1.0
+    h.at(1.98).send(0, K, 2, 1)  # acked at 2.0
+    h.at(2.98).poll(5, {K: [(0, 1)]})  # returned at 3.0
+    h.at(4.0)
+    u = unseen_over_time(HistoryIndex(h.ops), 4.0, buckets=8)
+    assert u["width"] == 0.5
+    # sampled at the end of each 0.5 s bucket: [0, 0.5), [0.5, 1.0), [1.0, 1.5) ...
+    assert u["counts"] == [0, 0, 1, 1, 2, 2, 1, 1, 1]
+    assert u["max"] == 2 and u["at_end"] == 1

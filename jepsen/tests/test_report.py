@@ -38,7 +38,8 @@ def test_tiny_report_has_every_section(tmp_path):
     assert path == str(tmp_path / "out" / "report.html")
     html = open(path).read()
     assert verdict_line(r).split(";")[0] in html and 'class="verdict invalid"' in html
-    assert html.count("<svg") == 2 and "latency (ms, log)" in html and "completions per second" in html
+    assert html.count("<svg") == 3 and "latency (ms, log)" in html and "completions per second" in html
+    assert "not yet returned by any ok poll" in html and "At most 4 acknowledged values" in html
     assert html.count("kill -9 broker 2") >= 3  # both plots' window tips and the table
     assert "During zk-quorum (targets zk2, zk3) from 6.0 s to 8.0 s: ZooKeeper had no quorum" in html
     assert "During kill (targets 2) from 2.0 s to 3.0 s: every replica of t/9 was on broker 2" in html
