@@ -90,22 +90,28 @@ def fault_windows(ops, nemesis=None, end=None):
     return windows
 
 
-def ack_times(ops):
-    """(sorted completion times of all ``ok`` sends, {key: sorted times of ``ok`` sends to it})."""
-    all_t = []
+def send_times(ops):
+    """({type: sorted completion times of sends of that type}, {key: sorted times of ``ok`` sends
+    to it})."""
+    by_type = {"ok": [], "info": [], "fail": []}
     per_key = {}
     for op in ops:
-        if op.get("f") != "send" or op.get("type") != "ok" or op.get("process") == "nemesis":
+        if op.get("f") != "send" or op.get("process") == "nemesis":
+            continue
+        typ = op.get("type")
+        if typ not in by_type:
             continue
         t = op.get("time")
-        all_t.append(t)
-        for mop in op.get("value") or ():
-            if len(mop) >= 2:
-                per_key.setdefault(mop[1], []).append(t)
-    all_t.sort()
+        by_type[typ].append(t)
+        if typ == "ok":
+            for mop in op.get("value") or ():
+                if len(mop) >= 2:
+                    per_key.setdefault(mop[1], []).append(t)
+    for ts in by_type.values():
+        ts.sort()
     for ts in per_key.values():
         ts.sort()
-    return all_t, per_key
+    return by_type, per_key
 
 
 def largest_gap(times, start, stop, end):
@@ -128,14 +134,18 @@ def largest_gap(times, start, stop, end):
 
 
 def window_figures(ops, nemesis=None, end=None):
-    """Fault windows with ``unavailability`` (all keys) and ``worst_key_unavailability``."""
+    """Fault windows with ``unavailability`` (all keys), ``worst_key_unavailability`` and ``sends``
+    (completions by type inside the window)."""
     end = end_time(ops) if end is None else end
     windows = fault_windows(ops, nemesis, end)
     if not windows:
         return windows
-    all_t, per_key = ack_times(ops)
+    by_type, per_key = send_times(ops)
+    all_t = by_type["ok"]
     for w in windows:
         stop = w["stop"] if w["stop"] is not None else end
+        w["sends"] = {t: bisect.bisect_right(ts, stop) - bisect.bisect_left(ts, w["start"])
+                      for t, ts in by_type.items()}
         w["unavailability"] = largest_gap(all_t, w["start"], stop, end)
         worst = None
         for k, ts in per_key.items():

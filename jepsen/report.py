@@ -137,6 +137,12 @@ def _gap(g, with_key=False):
     return text
 
 
+def _sends(counts):
+    if not counts:
+        return "-"
+    return "/".join("{:,}".format(counts.get(t, 0)) for t in ("ok", "info", "fail"))
+
+
 def _fault_section(result):
     figs = result["figures"]
     windows = figs["windows"]
@@ -146,13 +152,15 @@ def _fault_section(result):
     for w in windows:
         rows.append((escape(str(w["fault"])), escape(json.dumps(w.get("targets"))), escape(str(w.get("detail") or "")),
                      _s(w["start"]), _s(w["stop"]) if not w["open"] else "open", _s(w["duration"]),
+                     _sends(w.get("sends")),
                      _gap(w.get("unavailability")), _gap(w.get("worst_key_unavailability"), True),
                      _s(w["full_isr_after_s"]) if w["healed"] else ("not reported" if not w["open"] else "-"),
                      str(len(w["impossible"]))))
     html = ["<h2>Fault windows</h2><p class=muted>Produce unavailability: the largest gap between consecutive "
             "acknowledged sends that overlaps the window (last ack before &ndash; first ack after).</p>",
-            _table(("fault", "targets", "detail", "start", "stop", "duration", "produce unavailability",
-                    "worst key", "full ISR after", "impossible"), rows, numeric=(3, 4, 5, 8, 9))]
+            _table(("fault", "targets", "detail", "start", "stop", "duration", "sends ok/info/fail",
+                    "produce unavailability", "worst key", "full ISR after", "impossible"), rows,
+                   numeric=(3, 4, 5, 6, 9, 10))]
     agg_rows = []
     for fault, a in figs["per_fault"].items():
         agg_rows.append((escape(str(fault)), str(a["count"]), _s(a["max_unavailability_s"], digits=2),

@@ -35,6 +35,7 @@ def test_simple_window():
     k = w["worst_key_unavailability"]
     assert k["key"] == K and (k["from"], k["to"]) == (1.0, 5.0)
     assert w["full_isr_after_s"] == 1.2 and w["healed"]
+    assert w["sends"] == {"ok": 0, "info": 1, "fail": 0}
     assert [i["why"] for i in w["impossible"]] == ["every replica of t/9 was on broker 2"]
     agg = per_fault([w])["kill"]
     assert agg["count"] == 1 and agg["max_full_isr_after_s"] == 1.2 and agg["impossible"] == 1

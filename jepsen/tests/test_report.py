@@ -45,6 +45,7 @@ def test_tiny_report_has_every_section(tmp_path):
     assert "During kill (targets 2) from 2.0 s to 3.0 s: every replica of t/9 was on broker 2" in html
     assert "G1a" in html and "&quot;reader&quot;" in html  # the example case, as JSON
     assert "2.40 s (1.1&ndash;3.5)" in html  # the kill window's produce unavailability
+    assert "<td class=\"n\">0/1/0</td>" in html  # its sends: one info
     assert "1.2 s" in html  # seconds to full ISR
     assert "1 unanswered" in html and "<td>seed</td><td><pre>42</pre></td>" in html
     assert "<td>time_limit</td><td><pre>60</pre></td>" in html
