@@ -193,6 +193,26 @@ def _controller_section(result):
     return "".join(html)
 
 
+KNOWN_NEMESIS = {"start", "stop", "healed", "controller", "impossible"}
+
+
+def _other_nemesis_section(ops, limit=200):
+    """Nemesis events the figures do not interpret (e.g. the runner's ``broker-exit``), listed."""
+    rows = []
+    n = 0
+    for op in ops:
+        if op.get("process") != "nemesis" or op.get("f") in KNOWN_NEMESIS or op.get("type") == "invoke":
+            continue
+        n += 1
+        if len(rows) < limit:
+            rows.append((_s(op.get("time")), escape(str(op.get("f"))),
+                         "<pre>%s</pre>" % escape(json.dumps(op.get("value"), default=str))))
+    if not rows:
+        return ""
+    more = "<p class=muted>... %d more</p>" % (n - limit) if n > limit else ""
+    return "<h2>Other nemesis events</h2>" + _table(("time", "event", "value"), rows, numeric=(0,)) + more
+
+
 def render(meta, ops, result):
     """The report's HTML text."""
     valid = result["valid"]
@@ -219,6 +239,7 @@ def render(meta, ops, result):
     parts.append(_anomaly_section(result))
     parts.append(_fault_section(result))
     parts.append(_controller_section(result))
+    parts.append(_other_nemesis_section(ops))
     parts.append("</body></html>\n")
     return "".join(parts)
 

@@ -23,6 +23,7 @@ def tiny():
     h.nemesis("controller", broker=None, epoch=None)
     h.at(8.0).nemesis("stop", fault="zk-quorum")
     h.nemesis("controller", broker=1, epoch=3)
+    h.nemesis("broker-exit", server="b3", broker=3, returncode=-9, expected=False)
     h.send(0, K, 6, type_="fail")
     h.crash(9)
     h.assign(9, [K, "t/1"])
@@ -50,6 +51,7 @@ def test_tiny_report_has_every_section(tmp_path):
     assert "1 unanswered" in html and "<td>seed</td><td><pre>42</pre></td>" in html
     assert "<td>time_limit</td><td><pre>60</pre></td>" in html
     assert "Client errors" in html and "synthetic fail" in html
+    assert "Other nemesis events" in html and "broker-exit" in html and "&quot;returncode&quot;: -9" in html
     assert "<script" not in html and not re.search(r"(src|href)=", html)
 
 
