@@ -59,12 +59,13 @@ def op_counts(ops):
 
 
 def error_counts(ops, limit=12):
-    """The most frequent client error texts of ``info`` and ``fail`` completions:
-    ``[{"f", "type", "error", "count"}]``, most frequent first (Jepsen's "info txn causes")."""
+    """The most frequent client error texts of completions (``info`` and ``fail``, and ``ok`` polls
+    that answered for some partitions only): ``[{"f", "type", "error", "count"}]``, most frequent
+    first (Jepsen's "info txn causes")."""
     counts = {}
     for op in ops:
         t = op.get("type")
-        if (t == "info" or t == "fail") and op.get("process") != "nemesis" and "error" in op:
+        if t != "invoke" and op.get("error") and op.get("process") != "nemesis":
             key = (op.get("f"), t, str(op["error"])[:300])
             counts[key] = counts.get(key, 0) + 1
     top = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]

@@ -100,7 +100,7 @@ def _meta_section(meta, result):
         rows.append(("nemesis ops", escape(", ".join("%s %d" % kv for kv in sorted(counts["nemesis"].items(), key=str)))))
     html = "<h2>Run</h2>" + _table(("", ""), rows)
     if result.get("errors"):
-        html += "<h2>Client errors (info and fail)</h2>" + _table(
+        html += "<h2>Client errors</h2>" + _table(
             ("op", "type", "count", "error"),
             [(escape(str(e["f"])), escape(e["type"]), "{:,}".format(e["count"]), "<pre>%s</pre>" % escape(e["error"]))
              for e in result["errors"]], numeric=(2,))
