@@ -339,3 +339,48 @@ def test_torn_last_line_and_command_line(tmp_path, capsys):
     p = subprocess.run([sys.executable, "-m", "jepsen.checker", str(short.write(tmp_path / "s.jsonl"))],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and p.stdout.startswith("UNKNOWN")
+
+
+def runner_shaped(truncate_after=None):
+    """A history shaped as the runner writes it: batches of 1-3 values per send, a consumer that
+    crashes and assigns again from offset 0, partial-error polls, and a final read per partition
+    (a new process each) with empty and failed polls. ``truncate_after``: the final read of t/0
+    stops there (acked values lost at the tail, and one below a read offset)."""
+    h = History()
+    keys = ["t/0", "t/1"]
+    logs = {k: [] for k in keys}
+    v = 1
+    for n in range(30):
+        k = keys[n % 2]
+        vals = list(range(v, v + 1 + n % 3))
+        v += len(vals)
+        base = len(logs[k])
+        h.send(n % 3, k, vals[0], base, more=[(k, x, base + i + 1) for i, x in enumerate(vals[1:])], resent=False)
+        logs[k].extend((base + i, x) for i, x in enumerate(vals))
+        if n % 10 == 9:
+            h.assign(7, keys)
+            h.poll(7, {k2: logs[k2][:4] for k2 in keys})
+            h.poll(7, {"t/0": logs["t/0"][4:6]}).update(error="1: NOT_LEADER_OR_FOLLOWER")
+            h.crash(7)
+    h.send(0, "t/1", v, type_="info", resent=False)
+    for pid, k in ((50, "t/0"), (51, "t/1")):
+        h.assign(pid, [k])
+        h.poll(pid, {}, type_="info", final=True)
+        recs = logs[k]
+        if k == "t/0" and truncate_after is not None:
+            recs = recs[:truncate_after] + recs[truncate_after + 1:truncate_after + 2]
+        for i in range(0, len(recs), 7):
+            h.poll(pid, {k: recs[i:i + 7]}, final=True)
+        h.poll(pid, {}, final=True)
+    return h
+
+
+def test_runner_shaped_history():
+    h = runner_shaped()
+    r = check(h.meta, h.ops)
+    assert r["valid"] is True and r["anomalies"] == {}, r["anomalies"]
+    assert r["errors"][0]["error"] == "1: NOT_LEADER_OR_FOLLOWER"
+    bad = runner_shaped(truncate_after=20)
+    r = check(bad.meta, bad.ops)
+    assert r["failures"] == ["lost-write", "unseen", "int-poll-skip"], r["anomalies"]
+    assert r["anomalies"]["lost-write"] == 1 and r["examples"]["lost-write"][0]["offset"] == 20
