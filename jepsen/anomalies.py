@@ -23,7 +23,9 @@ value nobody saw at any offset) the step is taken to be +1, so nothing is report
   interleave).
 
 *Resets of the per-process checks.* An ``ok``/``info`` ``assign`` or ``subscribe`` restarts the
-process's poll ordering (history.py: either one starts a new consumer position); for send ordering
+process's poll ordering entirely: history.py defines either call as a new consumer position (the
+runner's consumers assign from offset 0), whereas Jepsen keeps the order of the keys the call names
+again; ours is less sensitive there and never a false alarm. For send ordering
 it keeps only the keys it names (Jepsen's rule; a subscribe names topics here, so the keys of those
 topics). A ``crash`` restarts both. Any ``info`` completion restarts both after it is checked: in
 Jepsen an indeterminate op retires its process and the next op runs as a new process with a new
@@ -49,9 +51,14 @@ subscribed are reported as ``poll-skip-subscribed`` / ``nonmonotonic-poll-subscr
 * ``unknown-value``: a poll returned a value that no send in the history carried. Jepsen aborts its
   analysis on this; we report it (corruption or a foreign writer) and count it as a failure.
 
+*Counting.* ``G1a``, ``lost-write``, ``unseen``, ``unknown-value`` and duplicates count distinct
+(key, value) pairs (the example names the first reader); ``inconsistent-offsets`` counts (key,
+offset) pairs; ordering anomalies count pairs of records.
+
 *Where our history differs from Jepsen's.* There are no transactions: every send or poll op is a
-one-op transaction, so Jepsen's cycle (Elle) analysis, ``precommitted-read`` and rebalance-log
-exemptions do not apply. Keys are strings. An offset of ``null`` or below 0 (acks=0 answers -1) is
+one-op transaction, so ``precommitted-read`` and the rebalance-log exemptions do not apply, and
+Jepsen's Elle cycle search is not done (with one-op transactions only its realtime cycles could add
+anything, e.g. a poll that returned a value before that value's send was invoked). Keys are strings. An offset of ``null`` or below 0 (acks=0 answers -1) is
 unknown. Where a value sits at several offsets, Jepsen's value-to-index map keeps the last one; we
 index a record by the offset the op itself saw (polls and ``ok`` sends carry it) and fall back to
 the value's last index only when the op has no offset (``info``/``fail`` sends). On a history
