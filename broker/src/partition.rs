@@ -293,6 +293,25 @@ impl Partition {
         self.publish();
     }
 
+    /// The leadership checks of a leader-only read (Fetch, ListOffsets, OffsetsForLeaderEpoch):
+    /// the client's `current_leader_epoch` (-1 = don't check) against ours, then whether
+    /// `broker_id` (this broker) leads.
+    pub fn check_leadership_for_read(&self, broker_id: i32, current_leader_epoch: i32) -> Result<(), ResponseError> {
+        let st = self.read_state();
+        if current_leader_epoch >= 0 {
+            if current_leader_epoch < st.leadership.leader_epoch {
+                return Err(ResponseError::FencedLeaderEpoch);
+            }
+            if current_leader_epoch > st.leadership.leader_epoch {
+                return Err(ResponseError::UnknownLeaderEpoch);
+            }
+        }
+        if st.leadership.leader != broker_id {
+            return Err(ResponseError::NotLeaderOrFollower);
+        }
+        Ok(())
+    }
+
     /// Become leader (spec §3.1 LeaderAndIsr step 4): record the new state, start a leader epoch at
     /// the current LEO, reset follower tracking, drop any pending ISR proposal, and try to advance
     /// the high watermark. A broker that already led keeps its followers' known LEOs.

@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use storage::TopicPartition;
+use wire::kafka_protocol::messages::fetch_request::FetchPartition;
+use wire::kafka_protocol::messages::fetch_response::PartitionData;
 use wire::kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use wire::kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::{KafkaConnection, ResponseError};
 
 use super::FetchState;
+use crate::partition::Partition;
 use crate::replica_manager::ReplicaManager;
 
 /// Where a follower truncates after the leader's answer `(leader_epoch, leader_end_offset)` for its
@@ -39,25 +42,30 @@ pub fn truncation_offset(leader: (i32, i64), local: Option<(i32, i64)>, leo: i64
 
 /// Our own end offset for `epoch`, as Kafka's `Log.endOffsetForEpoch`: None if the cache has no
 /// entry for it (undefined answer).
-pub(super) fn local_end_offset_for(log: &storage::Log, epoch: i32) -> Option<(i32, i64)> {
+pub fn local_end_offset_for(log: &storage::Log, epoch: i32) -> Option<(i32, i64)> {
     let (e, o) = log.leader_epoch_cache().end_offset_for(epoch, log.log_end_offset());
     (o >= 0 && e >= 0).then_some((e, o))
 }
 
 /// What kept a partition from making progress (compared to decide whether to log again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Stall {
+pub enum Stall {
     /// A fetch answered with this error code.
     Error(i16),
     /// The leader reported a diverging epoch, and truncating changed nothing.
-    Diverging { epoch: i32, end_offset: i64 },
+    Diverging {
+        /// The leader's epoch in its answer.
+        epoch: i32,
+        /// The leader's end offset for it.
+        end_offset: i64,
+    },
     /// An out-of-range fetch that ListOffsets could not resolve.
     OutOfRange,
 }
 
 /// What applying one partition of a fetch response did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Applied {
+pub enum Applied {
     /// Records appended, the log truncated, or nothing to do (caught up): keep fetching.
     Progress,
     /// A diverging-epoch answer after which our log and epoch cache are unchanged: fetching again
@@ -91,12 +99,49 @@ pub(super) fn process_partition(
     rm: &Arc<ReplicaManager>,
     tp: &TopicPartition,
     fetch_offset: i64,
-    p: &wire::kafka_protocol::messages::fetch_response::PartitionData,
+    p: &PartitionData,
 ) -> Result<Applied, ResponseError> {
     let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(Applied::Progress) };
+    apply_to_follower(&partition, fetch_offset, p)
+}
+
+/// Before fetching from a new leader: a follower whose log has no leader epochs cannot learn
+/// where it diverged, so it truncates to its high watermark first (spec §3.7). With epochs it
+/// fetches from its log end and the leader says if it diverged.
+pub fn truncate_without_epochs(log: &storage::Log) {
+    if log.leader_epoch_cache().latest_epoch().is_none() && log.high_watermark() < log.log_end_offset() {
+        tracing::info!(
+            "Truncating {} to its high watermark {} (log has no leader epochs; LEO was {})",
+            log.topic_partition(),
+            log.high_watermark(),
+            log.log_end_offset()
+        );
+        if let Err(e) = log.truncate_to(log.high_watermark()) {
+            tracing::error!("could not truncate {}: {e}", log.topic_partition());
+        }
+    }
+}
+
+/// The request a follower sends for one partition: from its log end, with the epoch of its last
+/// fetched batch (the latest in its epoch cache) so the leader can tell it where it diverged.
+pub fn fetch_partition(log: &storage::Log, current_leader_epoch: i32, partition_max_bytes: i32) -> FetchPartition {
+    FetchPartition::default()
+        .with_partition(log.topic_partition().partition)
+        .with_current_leader_epoch(current_leader_epoch)
+        .with_fetch_offset(log.log_end_offset())
+        .with_last_fetched_epoch(log.leader_epoch_cache().latest_epoch().unwrap_or(-1))
+        .with_log_start_offset(log.log_start_offset())
+        .with_partition_max_bytes(partition_max_bytes)
+}
+
+/// Apply the leader's answer for one partition to a follower `partition` that fetched from
+/// `fetch_offset`. Nothing happens if it leads the partition now or its log moved since the request.
+/// A function of the partition alone, so the replication model test drives what a broker does.
+pub fn apply_to_follower(partition: &Partition, fetch_offset: i64, p: &PartitionData) -> Result<Applied, ResponseError> {
     if partition.is_leader() {
         return Ok(Applied::Progress);
     }
+    let tp = partition.topic_partition();
     let log = partition.log();
     if p.error_code != 0 {
         return Err(ResponseError::try_from_code(p.error_code).unwrap_or(ResponseError::UnknownServerError));
@@ -144,8 +189,13 @@ pub(super) fn process_partition(
             })?;
         }
     }
+    // The follower's high watermark only moves forward: a new leader can answer with a lower one
+    // than the old leader had told us (its own HW lags by a fetch), and what we knew was committed
+    // stays committed (Kafka 2.8 lowers it with a "Non-monotonic update" warning).
     let leo = log.log_end_offset();
-    log.update_high_watermark(p.high_watermark.min(leo));
+    if p.high_watermark.min(leo) > log.high_watermark() {
+        log.update_high_watermark(p.high_watermark.min(leo));
+    }
     if p.log_start_offset > log.log_start_offset() {
         let _ = log.maybe_increment_log_start_offset(p.log_start_offset.min(log.high_watermark()));
     }
@@ -164,13 +214,24 @@ pub(super) async fn handle_out_of_range(
     partitions: &Mutex<HashMap<TopicPartition, FetchState>>,
 ) -> Result<bool, ResponseError> {
     let Some(partition) = rm.get_partition(&tp.topic, tp.partition) else { return Ok(true) };
-    let log = partition.log();
     let leader_latest = list_offset(conn, broker_id, tp, -1).await?;
     let leader_start = list_offset(conn, broker_id, tp, -2).await?;
-    let _guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
-    if !_guard.contains_key(tp) || partition.is_leader() {
+    let guard = partitions.lock().unwrap_or_else(|e| e.into_inner());
+    if !guard.contains_key(tp) {
         return Ok(true);
     }
+    resolve_out_of_range(&partition, leader_latest, leader_start)
+}
+
+/// The follower's decision after an out-of-range fetch, given the leader's log end and log start
+/// offsets (Kafka's `fetchOffsetAndTruncate`). Returns false if our log end is inside the leader's
+/// range, so nothing changed.
+pub fn resolve_out_of_range(partition: &Partition, leader_latest: i64, leader_start: i64) -> Result<bool, ResponseError> {
+    if partition.is_leader() {
+        return Ok(true);
+    }
+    let tp = partition.topic_partition();
+    let log = partition.log();
     let leo = log.log_end_offset();
     if leader_latest < leo {
         tracing::warn!("Truncating {tp} to the leader's end offset {leader_latest} after an out-of-range fetch (LEO was {leo})");

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use storage::TopicPartition;
 use tokio::sync::Notify;
-use wire::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use wire::kafka_protocol::messages::fetch_request::FetchTopic;
 use wire::kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use wire::kafka_protocol::protocol::StrBytes;
 use wire::{KafkaConnection, ResponseError};
@@ -24,8 +24,11 @@ mod apply;
 #[cfg(test)]
 mod tests;
 
-use apply::{handle_out_of_range, process_partition, Applied, Stall};
-pub use apply::{truncation_offset, whole_batches};
+use apply::{handle_out_of_range, process_partition};
+pub use apply::{
+    apply_to_follower, fetch_partition, local_end_offset_for, resolve_out_of_range, truncate_without_epochs, truncation_offset, whole_batches,
+    Applied, Stall,
+};
 
 /// Where a follower fetches a partition from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,21 +129,8 @@ impl ReplicaFetcherManager {
                 ));
                 FetcherTask { endpoint: leader.clone(), partitions, wake, task }
             });
-            // Without epochs a follower cannot learn where it diverged: truncate to the high
-            // watermark first (spec §3.7). With epochs it fetches from its LEO and the leader says
-            // if it diverged.
             if let Some(p) = rm.get_partition(&tp.topic, tp.partition) {
-                let log = p.log();
-                if log.leader_epoch_cache().latest_epoch().is_none() && log.high_watermark() < log.log_end_offset() {
-                    tracing::info!(
-                        "Truncating {tp} to its high watermark {} (log has no leader epochs; LEO was {})",
-                        log.high_watermark(),
-                        log.log_end_offset()
-                    );
-                    if let Err(e) = log.truncate_to(log.high_watermark()) {
-                        tracing::error!("could not truncate {tp}: {e}");
-                    }
-                }
+                truncate_without_epochs(p.log());
             }
             tracing::info!("Added fetcher for {tp} from leader {} at leader epoch {leader_epoch}", leader.broker_id);
             f.partitions
@@ -360,15 +350,8 @@ fn build_fetch(rm: &ReplicaManager, broker_id: i32, parts: &[(TopicPartition, Fe
     for (tp, state) in parts {
         let Some(p) = rm.get_partition(&tp.topic, tp.partition) else { continue };
         let log = p.log();
-        let fetch_offset = log.log_end_offset();
-        sent.insert(tp.clone(), (state.leader_epoch, fetch_offset));
-        let fp = FetchPartition::default()
-            .with_partition(tp.partition)
-            .with_current_leader_epoch(state.leader_epoch)
-            .with_fetch_offset(fetch_offset)
-            .with_last_fetched_epoch(log.leader_epoch_cache().latest_epoch().unwrap_or(-1))
-            .with_log_start_offset(log.log_start_offset())
-            .with_partition_max_bytes(s.partition_max_bytes);
+        sent.insert(tp.clone(), (state.leader_epoch, log.log_end_offset()));
+        let fp = fetch_partition(log, state.leader_epoch, s.partition_max_bytes);
         match topic_slot.get(tp.topic.as_str()) {
             Some(&i) => topics[i].partitions.push(fp),
             None => {

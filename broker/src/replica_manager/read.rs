@@ -7,7 +7,7 @@ use wire::ResponseError;
 
 use super::{now_ms, ReplicaManager};
 use crate::errors::storage_error;
-use crate::partition::Partition;
+use crate::partition::{AlterIsrSink, Partition};
 
 /// Isolation level `read_committed` on the wire.
 pub const READ_COMMITTED: i8 = 1;
@@ -92,89 +92,85 @@ impl ReplicaManager {
         let Some(p) = self.get_partition(topic, partition) else {
             return Err(ResponseError::UnknownTopicOrPartition);
         };
-        let state = p.leadership();
-        if current_leader_epoch >= 0 {
-            if current_leader_epoch < state.leader_epoch {
-                return Err(ResponseError::FencedLeaderEpoch);
-            }
-            if current_leader_epoch > state.leader_epoch {
-                return Err(ResponseError::UnknownLeaderEpoch);
-            }
-        }
-        if state.leader != self.broker_id {
-            return Err(ResponseError::NotLeaderOrFollower);
-        }
+        p.check_leadership_for_read(self.broker_id, current_leader_epoch)?;
         Ok(p)
     }
 
     /// Read one partition for a fetch: consumers up to the high watermark (or LSO), followers up to
     /// the log end offset. A follower's read also records its progress on the leader.
     pub fn read_partition(&self, topic: &str, partition: i32, params: ReadParams, isolation_level: i8) -> PartitionRead {
-        let p = match self.leader_partition_for_read(topic, partition, params.current_leader_epoch) {
-            Ok(p) => p,
-            Err(e) => return PartitionRead::error(e),
-        };
-        let log = p.log();
-        let is_follower = params.replica_id >= 0;
-        if is_follower && params.last_fetched_epoch >= 0 {
-            // KIP-320: if our log ends the follower's last epoch before its fetch offset, tell it
-            // where instead of sending data, so it truncates. Its fetch offset is then not a valid
-            // position in our log, so its fetch state is left alone.
-            let ours = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
-            let hw = log.high_watermark();
-            let answer = |error, diverging_epoch| PartitionRead {
-                error,
-                high_watermark: hw,
-                last_stable_offset: hw,
-                log_start_offset: log.log_start_offset(),
-                records: None,
-                diverging_epoch,
-            };
-            match diverging_epoch(params.last_fetched_epoch, params.fetch_offset, log.log_start_offset(), ours) {
-                Ok(None) => {}
-                Ok(Some(diverging)) => return answer(None, Some(diverging)),
-                Err(e) => return answer(Some(e), None),
-            }
+        match self.leader_partition_for_read(topic, partition, params.current_leader_epoch) {
+            Ok(p) => read_from_leader(&p, params, isolation_level, self.alter_isr_manager.as_ref(), now_ms()),
+            Err(e) => PartitionRead::error(e),
         }
-        if is_follower {
-            // Kafka records the follower's position only for fetches that read successfully; an
-            // out-of-range offset is not a LEO we can count towards the high watermark.
-            if params.fetch_offset >= log.log_start_offset() && params.fetch_offset <= log.log_end_offset() {
-                p.update_follower_fetch_state(
-                    params.replica_id,
-                    params.fetch_offset,
-                    params.log_start_offset,
-                    now_ms(),
-                    self.alter_isr_manager.as_ref(),
-                );
-            }
-        }
+    }
+}
+
+/// The leader's side of one partition of a fetch, after the leadership checks: the KIP-320
+/// diverging-epoch check for followers, the follower's progress (which may expand the ISR through
+/// `sink` and move the high watermark), then the read. A function of the partition alone, so the
+/// replication model test drives exactly what a broker does.
+pub fn read_from_leader(p: &Arc<Partition>, params: ReadParams, isolation_level: i8, sink: &dyn AlterIsrSink, now_ms: i64) -> PartitionRead {
+    let log = p.log();
+    let is_follower = params.replica_id >= 0;
+    if is_follower && params.last_fetched_epoch >= 0 {
+        // KIP-320: if our log ends the follower's last epoch before its fetch offset, tell it
+        // where instead of sending data, so it truncates. Its fetch offset is then not a valid
+        // position in our log, so its fetch state is left alone.
+        let ours = log.leader_epoch_cache().end_offset_for(params.last_fetched_epoch, log.log_end_offset());
         let hw = log.high_watermark();
-        // No transactions yet: the last stable offset is the high watermark.
-        let lso = hw;
-        let max_offset = if is_follower {
-            log.log_end_offset()
-        } else if isolation_level == READ_COMMITTED {
-            lso
-        } else {
-            hw
+        let answer = |error, diverging_epoch| PartitionRead {
+            error,
+            high_watermark: hw,
+            last_stable_offset: hw,
+            log_start_offset: log.log_start_offset(),
+            records: None,
+            diverging_epoch,
         };
-        match log.read(params.fetch_offset, params.max_bytes, max_offset, params.min_one_message) {
-            Ok(info) => PartitionRead {
-                error: None,
-                high_watermark: hw,
-                last_stable_offset: lso,
-                log_start_offset: log.log_start_offset(),
-                records: Some(info.records),
-                diverging_epoch: None,
-            },
-            Err(e) => {
-                let mut r = PartitionRead::error(storage_error(&e));
-                r.high_watermark = hw;
-                r.last_stable_offset = lso;
-                r.log_start_offset = log.log_start_offset();
-                r
-            }
+        match diverging_epoch(params.last_fetched_epoch, params.fetch_offset, log.log_start_offset(), ours) {
+            Ok(None) => {}
+            Ok(Some(diverging)) => return answer(None, Some(diverging)),
+            Err(e) => return answer(Some(e), None),
+        }
+    }
+    if is_follower {
+        // Kafka records the follower's position only for fetches that read successfully; an
+        // out-of-range offset is not a LEO we can count towards the high watermark.
+        if params.fetch_offset >= log.log_start_offset() && params.fetch_offset <= log.log_end_offset() {
+            p.update_follower_fetch_state(
+                params.replica_id,
+                params.fetch_offset,
+                params.log_start_offset,
+                now_ms,
+                sink,
+            );
+        }
+    }
+    let hw = log.high_watermark();
+    // No transactions yet: the last stable offset is the high watermark.
+    let lso = hw;
+    let max_offset = if is_follower {
+        log.log_end_offset()
+    } else if isolation_level == READ_COMMITTED {
+        lso
+    } else {
+        hw
+    };
+    match log.read(params.fetch_offset, params.max_bytes, max_offset, params.min_one_message) {
+        Ok(info) => PartitionRead {
+            error: None,
+            high_watermark: hw,
+            last_stable_offset: lso,
+            log_start_offset: log.log_start_offset(),
+            records: Some(info.records),
+            diverging_epoch: None,
+        },
+        Err(e) => {
+            let mut r = PartitionRead::error(storage_error(&e));
+            r.high_watermark = hw;
+            r.last_stable_offset = lso;
+            r.log_start_offset = log.log_start_offset();
+            r
         }
     }
 }
