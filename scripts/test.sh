@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: installs what is missing and builds (scripts/setup.sh --no-start), then
 #   1. cargo test --release --workspace   (unit and crate tests; shares the release build)
-#   2. python3 -m pytest -v integration/  (real ZooKeeper, the broker as a separate process, real clients)
+#   2. python3 -m pytest -v integration/ jepsen/tests/  (real ZooKeeper, brokers as separate processes,
+#      real clients; the failure scripts' checker and a short mixed fault schedule)
 # Exits non-zero if anything fails. Extra arguments go to pytest, e.g.
 #   bash scripts/test.sh -k quickstart
 # Set SKIP_CARGO_TEST=1 to run only the integration suite.
@@ -21,9 +22,9 @@ if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then
   [ "$cargo_rc" -eq 0 ] || echo "==> cargo test FAILED (exit $cargo_rc); running the integration tests anyway"
 fi
 
-echo "==> python3 -m pytest -v integration/"
+echo "==> python3 -m pytest -v integration/ jepsen/tests/"
 # A hung test must not eat CI's budget: the whole suite gets a hard limit.
-pytest_cmd=(timeout -k 30 "${PYTEST_TIMEOUT:-2400}" python3 -m pytest -v integration/ "$@")
+pytest_cmd=(timeout -k 30 "${PYTEST_TIMEOUT:-2400}" python3 -m pytest -v integration/ jepsen/tests/ "$@")
 if unshare --pid --fork --mount-proc --kill-child true 2>/dev/null; then
   # Run in a private PID namespace (when allowed): every process a test starts dies with it, and
   # kafka-server-stop.sh / zookeeper-server-stop.sh, which signal every broker / ZooKeeper they can
