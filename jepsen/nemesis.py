@@ -196,7 +196,7 @@ class Partition(Fault):
             if len(ids) < 2:
                 raise NemesisError("halves need two free brokers")
             minority = self.rng.sample(ids, max(1, (len(self.w.brokers) - 1) // 2))
-            self.brokers = set(ids)
+            self.brokers = set(minority)
             zk_min = self.rng.sample(zk, (len(zk) - 1) // 2) if len(zk) > 1 else []
             left = [bname[b] for b in minority] + zk_min
             right = [bname[b] for b in bname if b not in minority] + [z for z in zk if z not in zk_min]
@@ -269,7 +269,11 @@ class ZkKill(Fault):
     def stop(self):
         for z in self.killed:
             self.w.start_zk(z)
-        ok = self.w.zk_serving()
+        # A node a partition keeps from a majority of the ensemble cannot serve until that heals.
+        names = [h.name for h in self.w.net.zk_hosts]
+        reach = [z for z in self.killed
+                 if sum(1 for n in names if self.w.net.connected(z.host.name, n)) > len(names) // 2]
+        ok = self.w.zk_serving(reach)
         return "ZooKeeper %s started again%s" % (", ".join(z.host.name for z in self.killed),
                                                  "" if ok else " but not every node serves")
 

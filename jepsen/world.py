@@ -117,11 +117,12 @@ class World:
         node.start()
         self.up_again(node)
 
-    def zk_serving(self, timeout=90):
-        """Wait until every ZooKeeper node answers; True if they did."""
+    def zk_serving(self, nodes=None, timeout=90):
+        """Wait until the ZooKeeper ``nodes`` (default all) answer; True if they did."""
+        nodes = self.zk_nodes if nodes is None else nodes
         try:
-            wait_for(lambda: all(z.serving() for z in self.zk_nodes), timeout, "every ZooKeeper node to serve",
-                     interval=0.5)
+            wait_for(lambda: all(z.serving() for z in nodes), timeout,
+                     "ZooKeeper %s to serve" % ", ".join(z.host.name for z in nodes), interval=0.5)
             return True
         except ClusterError as e:
             self.finding("zk-not-serving", str(e))
