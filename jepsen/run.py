@@ -296,13 +296,19 @@ class Runner:
         self.stop_faults(started)
 
     def stop_faults(self, faults):
-        """Stop faults (last started first) and record when the ISRs are full again."""
-        for f in reversed(faults):
+        """Stop faults (ZooKeeper first, since restarting a broker needs it; then the last started
+        first), start again whatever is down for no fault, and record when the ISRs are full again."""
+        order = [f for f in reversed(faults) if f.name.startswith("zk-")]
+        order += [f for f in reversed(faults) if not f.name.startswith("zk-")]
+        for f in order:
             detail = f.stop()
             self.active.remove(f)
             self.history.append("nemesis", "info", "stop", {"fault": f.name, "targets": sorted(f.brokers),
                                                             "detail": detail})
             self.log("stop %s: %s" % (f.name, detail))
+        revived = self.world.revive()
+        if revived:
+            self.log("started again after exiting on their own: %s" % ", ".join(revived))
         took, short = self.world.wait_full_isr(FULL_ISR_TIMEOUT)
         for f in faults:
             self.history.append("nemesis", "info", "healed", {"fault": f.name, "full_isr_after_s": took})
@@ -395,14 +401,11 @@ class Runner:
         if self.active:
             self.stop_faults(list(self.active))
         self.net.heal()
-        for z in self.zk_nodes:
-            if not z.alive():
-                self.world.start_zk(z)
         for b in self.brokers.values():
             b.signal(signal.SIGCONT)
-            if not b.alive():
-                self.world.down_on_purpose(b)
-                self.world.start_broker(b)
+        revived = self.world.revive()
+        if revived:
+            self.log("started again after exiting on their own: %s" % ", ".join(revived))
 
     def verdict(self):
         """Check, report, print the verdict line; the exit code."""
@@ -502,6 +505,8 @@ def main(argv=None):
     runner = Runner(args)
 
     def on_signal(signum, _frame):
+        if threading.current_thread() is not threading.main_thread():
+            return
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Interrupted(signal.Signals(signum).name)
@@ -512,11 +517,11 @@ def main(argv=None):
     try:
         code = runner.main()
     except Interrupted as e:
-        print("ABORTED: interrupted by %s; cleaning up (history so far in %s)" % (e, args.out), flush=True)
+        runner.log("ABORTED: interrupted by %s; cleaning up (history so far in %s)" % (e, args.out))
     except (netns.NetError, ClusterError) as e:
-        print("RUN FAILED: %s" % e, flush=True)
+        runner.log("RUN FAILED: %s" % e)
     except Exception:  # noqa: BLE001 - a runner bug: say so, clean up, exit 2
-        print("RUN FAILED (runner error):\n%s" % traceback.format_exc(), flush=True)
+        runner.log("RUN FAILED (runner error):\n%s" % traceback.format_exc())
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -117,6 +117,28 @@ class World:
         node.start()
         self.up_again(node)
 
+    def revive(self):
+        """Start again every server that is down although no active fault holds it down (it exited
+        on its own, or its restart failed): ZooKeeper first, then brokers. Returns their names."""
+        done = []
+        for z in self.zk_nodes:
+            if not z.alive() and z.host.name not in self.expected_down:
+                if self.monitor is not None:
+                    self.monitor.report_if_new(z)
+                self.down_on_purpose(z)
+                self.start_zk(z)
+                done.append(z.host.name)
+        if done:
+            self.zk_serving()
+        for b in self.brokers.values():
+            if not b.alive() and b.host.name not in self.expected_down and b.id not in self.disk_full:
+                if self.monitor is not None:
+                    self.monitor.report_if_new(b)
+                self.down_on_purpose(b)
+                self.start_broker(b)
+                done.append(b.host.name)
+        return done
+
     def zk_serving(self, nodes=None, timeout=90):
         """Wait until the ZooKeeper ``nodes`` (default all) answer; True if they did."""
         nodes = self.zk_nodes if nodes is None else nodes
@@ -241,8 +263,9 @@ class ControllerSampler(threading.Thread):
 
 class ExitMonitor(threading.Thread):
     """Notices servers that exit although no nemesis stopped them. A broker exit is a finding,
-    except under a full log dir with a clean exit status (a note instead). The server is started
-    again so the run can go on (a broker under a full disk only when the disk fault ends)."""
+    except under a full log dir with a clean exit status (a note instead). It only reports: the
+    nemesis thread starts such servers again when the current fault period ends
+    (:meth:`World.revive`), so no two threads ever start the same server."""
 
     def __init__(self, world, interval=0.5):
         super().__init__(name="exit-monitor", daemon=True)
@@ -291,9 +314,3 @@ class ExitMonitor(threading.Thread):
         w.finding("server-exit", "%s exited unexpectedly (%s)%s; last lines of %s:\n%s" % (
             s.host.name, how, " under a full log dir" if disk else "", s.out, last), server=s.host.name,
             returncode=rc)
-        if disk:
-            return  # the disk fault's stop starts it again
-        if broker_id is None:
-            w.start_zk(s)
-        else:
-            w.start_broker(s)
