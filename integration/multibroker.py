@@ -9,6 +9,7 @@ settle".
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -381,3 +382,118 @@ def close_for(request, c):
         c.failed = True
         print(c.dump_logs())
     c.close()
+
+
+# -- cluster-wide partition health (every topic in ZooKeeper) -------------------------------------
+def all_partition_states(c, topics=None):
+    """{(topic, partition): (replicas, state)} for every partition of `topics` (default: every topic
+    under /brokers/topics, `__consumer_offsets` included), read in one ZooKeeper session. For the
+    tests that must see the whole cluster healthy, not one topic."""
+    out = {}
+    with c.zk.client() as z:
+        names = topics if topics is not None else z.children("/brokers/topics")
+        for t in names:
+            data, _ = z.get(f"/brokers/topics/{t}")
+            for p, replicas in json.loads(data)["partitions"].items():
+                st, _ = z.get(f"/brokers/topics/{t}/partitions/{p}/state")
+                out[(t, int(p))] = (replicas, json.loads(st))
+    return out
+
+
+def isr_gaps(c, topics=None):
+    """Partitions that have no leader or whose ISR (ZooKeeper's state) is not their full replica
+    list: [(topic, partition, replicas, isr, leader)], sorted. Empty means every replica is in sync."""
+    return sorted((t, p, r, st["isr"], st["leader"])
+                  for (t, p), (r, st) in all_partition_states(c, topics).items()
+                  if st["leader"] < 0 or set(st["isr"]) != set(r))
+
+
+def not_on_preferred_leader(c, topics=None):
+    """Partitions not led by their preferred (first-listed) replica: [(topic, partition, preferred,
+    leader)], sorted."""
+    return sorted((t, p, r[0], st["leader"])
+                  for (t, p), (r, st) in all_partition_states(c, topics).items() if st["leader"] != r[0])
+
+
+def still_involving(c, broker_id, topics=None):
+    """Partitions that broker `broker_id` still leads or is still in the ISR of:
+    [(topic, partition, isr, leader)]. Empty once the controller has handled its shutdown/failure."""
+    return sorted((t, p, st["isr"], st["leader"])
+                  for (t, p), (_, st) in all_partition_states(c, topics).items()
+                  if st["leader"] == broker_id or broker_id in st["isr"])
+
+
+def wait_cluster_state(c, problems, timeout, what, interval=0.25):
+    """Polls `problems()` (a function returning a list, empty when the wanted state holds) until it
+    is empty; returns the seconds it took. On timeout raises AssertionError naming the first
+    offending entries, which wait_until's message would not show."""
+    t0 = time.monotonic()
+    last, last_exc = None, None
+    while True:
+        try:
+            last = problems()
+            if not last:
+                return time.monotonic() - t0
+        except Exception as e:  # noqa: BLE001 - ZooKeeper busy or a node mid-update: poll again
+            last_exc = e
+        if time.monotonic() - t0 > timeout:
+            extra = f" (last error: {last_exc!r})" if last_exc else ""
+            raise AssertionError(f"{what}: not reached in {timeout:.0f}s; {len(last or [])} partitions "
+                                 f"still off, first: {(last or [])[:8]}{extra}")
+        time.sleep(interval)
+
+
+# -- broker output: growth and repeated lines ----------------------------------------------------
+_LOG_TS = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,.]+\]\s*")
+_LOG_NUM = re.compile(r"0x[0-9a-fA-F]+|\d+")
+
+
+def normalise_log_line(line):
+    """A broker log line with its timestamp dropped and every number (decimal or 0x hex) replaced by
+    '#', so that one message logged over and over with changing offsets/epochs/partitions counts as
+    one line."""
+    return _LOG_NUM.sub("#", _LOG_TS.sub("", line.strip()))
+
+
+class LogWatch:
+    """Watches every broker's output file (harness Broker.log: stdout and stderr of the process,
+    appended to across restarts) between checkpoints. `window()` returns, per broker tag, how many
+    bytes it grew since the previous checkpoint and a Counter of its normalised lines, then moves the
+    checkpoint. Exists because a log line repeated per request or per fetch without progress (a
+    replication loop, a retry without backoff) is a bug that functional checks alone can miss.
+    At most `read_cap` bytes of a window are read for counting (its size is always measured)."""
+
+    def __init__(self, c, read_cap=64 << 20):
+        self.c = c
+        self.read_cap = read_cap
+        self.marks = {tag: b.log_size() for tag, b in c.brokers.items()}
+
+    def window(self):
+        import collections
+
+        out = {}
+        for tag, b in self.c.brokers.items():
+            size = b.log_size()
+            start = self.marks.get(tag, 0)
+            counts = collections.Counter()
+            if size > start:
+                with open(b.log, "rb") as f:
+                    f.seek(start)
+                    text = f.read(min(size - start, self.read_cap)).decode(errors="replace")
+                counts.update(normalise_log_line(ln) for ln in text.splitlines() if ln.strip())
+            out[tag] = (size - start, counts)
+            self.marks[tag] = size
+        return out
+
+    @staticmethod
+    def problems(window, max_bytes, max_repeats):
+        """Human-readable complaints about a `window()` result: brokers that wrote more than
+        `max_bytes`, and lines that occur more than `max_repeats` times (top offenders first)."""
+        out = []
+        for tag, (grown, counts) in sorted(window.items()):
+            if grown > max_bytes:
+                out.append(f"broker {tag} wrote {grown / 1e6:.1f} MB (limit {max_bytes / 1e6:.1f} MB)")
+            for line, n in counts.most_common(5):
+                if n > max_repeats:
+                    out.append(f"broker {tag}: {n}x {line[:300]!r}")
+        return out
