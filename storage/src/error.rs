@@ -57,6 +57,34 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
+    /// The log dir is offline after an earlier I/O error: the log refuses every write (Kafka's
+    /// `KafkaStorageException`, `KAFKA_STORAGE_ERROR`, code 56).
+    #[error("the log dir {} is offline due to a previous I/O error", dir.display())]
+    LogDirOffline {
+        /// The offline log dir.
+        dir: std::path::PathBuf,
+    },
+    /// At startup, none of `log.dirs` could be created, locked or loaded (Kafka halts the broker).
+    #[error("Shutdown broker because none of the specified log dirs from {dirs} can be created or validated")]
+    NoUsableLogDirs {
+        /// The configured dirs, comma separated.
+        dirs: String,
+    },
+    /// The last live log dir went offline (Kafka halts the broker).
+    #[error("Shutdown broker because all log dirs in {dirs} have failed")]
+    AllLogDirsFailed {
+        /// The configured dirs, comma separated.
+        dirs: String,
+    },
+    /// A partition that is not new (it may have data in an offline dir) cannot be created in a
+    /// live dir (Kafka's `KafkaStorageException` from `getOrCreateLog`, code 56).
+    #[error("Can not create log for {tp} because log directories {dirs} are offline")]
+    CannotCreateLog {
+        /// The partition, as `topic-partition`.
+        tp: String,
+        /// The offline dirs, comma separated.
+        dirs: String,
+    },
     /// A topic config value is unknown or invalid (Kafka `INVALID_CONFIG`, code 40).
     #[error("invalid value for config {key}: {reason}")]
     InvalidConfig {
@@ -78,9 +106,18 @@ impl StorageError {
             StorageError::InvalidTimestamp(_) => 32,
             StorageError::UnsupportedForMessageFormat(_) => 43,
             StorageError::OffsetOutOfRange { .. } => 1,
-            StorageError::Io { .. } => 56,
+            StorageError::Io { .. }
+            | StorageError::LogDirOffline { .. }
+            | StorageError::NoUsableLogDirs { .. }
+            | StorageError::AllLogDirsFailed { .. }
+            | StorageError::CannotCreateLog { .. } => 56,
             StorageError::InvalidConfig { .. } => 40,
         }
+    }
+
+    /// Whether the error comes from the file system (so the log dir must go offline).
+    pub fn is_io(&self) -> bool {
+        matches!(self, StorageError::Io { .. })
     }
 
     /// Wraps an `io::Error` with a description of what was being done.

@@ -18,7 +18,12 @@ pub(crate) struct IndexFile {
     mmap: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
+    /// Bytes from the start of the file known to have disk blocks behind them (see `reserve`).
+    reserved: usize,
 }
+
+/// How much of an index file [`IndexFile::push`] reserves at a time.
+const RESERVE_CHUNK: usize = 64 * 1024;
 
 impl IndexFile {
     /// Opens (creating if needed) the file. Existing content counts as entries (length rounded
@@ -28,7 +33,7 @@ impl IndexFile {
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         let len = file.metadata()?.len() as usize;
         let entries = len / entry_size;
-        let mut idx = IndexFile { path: path.to_path_buf(), mmap: None, entry_size, entries };
+        let mut idx = IndexFile { path: path.to_path_buf(), mmap: None, entry_size, entries, reserved: entries * entry_size };
         match preallocate {
             Some(max) => idx.resize_file(&file, (max / entry_size * entry_size).max(entries * entry_size))?,
             None => idx.map(&file)?,
@@ -75,6 +80,7 @@ impl IndexFile {
         }
         file.set_len(bytes as u64)?;
         self.entries = self.entries.min(bytes / self.entry_size);
+        self.reserved = self.reserved.min(bytes);
         self.map(file)
     }
 
@@ -125,12 +131,44 @@ impl IndexFile {
         Some(lo)
     }
 
+    /// Makes sure the first `end` bytes have disk blocks. A preallocated index is a sparse file, and
+    /// writing through the mapping into a hole of a full file system raises SIGBUS instead of an
+    /// error; reserving the blocks with `fallocate` first turns a full disk into `ENOSPC` here,
+    /// which takes the log dir offline like any other I/O error. File systems without `fallocate`
+    /// keep the sparse behaviour.
+    fn reserve(&mut self, end: usize) -> io::Result<()> {
+        if end <= self.reserved {
+            return Ok(());
+        }
+        let upto = end.div_ceil(RESERVE_CHUNK).saturating_mul(RESERVE_CHUNK).min(self.capacity_bytes()).max(end);
+        let file = match OpenOptions::new().write(true).open(&self.path) {
+            Ok(f) => f,
+            // The segment was deleted from disk already: its mapping is all that is left.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let from = self.reserved;
+        // SAFETY: fallocate on an fd we own, over a range inside the file (mode 0 only allocates).
+        let rc = unsafe {
+            libc::fallocate(std::os::fd::AsRawFd::as_raw_fd(&file), 0, from as libc::off_t, (upto - from) as libc::off_t)
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                return Err(e);
+            }
+        }
+        self.reserved = upto;
+        Ok(())
+    }
+
     /// Appends an entry, growing the file by one entry if it is full.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.is_full() {
             self.resize((self.entries + 1) * self.entry_size)?;
         }
         let at = self.entries * self.entry_size;
+        self.reserve(at + self.entry_size)?;
         if let Some(m) = self.mmap.as_mut() {
             m[at..at + self.entry_size].copy_from_slice(bytes);
             self.entries += 1;

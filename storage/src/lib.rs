@@ -28,6 +28,10 @@
 //!   level (length, magic, CRC, count vs lastOffsetDelta, header timestamps).
 //! * Compaction ([`cleaner`]): `LogManager::start_cleaner` runs `log.cleaner.threads` std threads
 //!   ("kafka-log-cleaner-thread-N"); `Log::replace_segments` swaps cleaned segments in.
+//! * Log-dir failure (Kafka's `LogDirFailureChannel`): an I/O error in any operation on a log dir
+//!   marks it offline once through [`LogDirFailureChannel`]; logs there refuse every later write
+//!   ([`StorageError::LogDirOffline`]) and the broker calls `LogManager::handle_log_dir_failure`.
+//!   Dirs that cannot be used at startup are offline from the start.
 //! * Retention, flushing and checkpoints run on one std thread ("log-manager-scheduler");
 //!   delayed file deletion on another ("storage-deleter"). No tokio dependency.
 
@@ -43,8 +47,11 @@ pub mod file_slice;
 mod index_file;
 pub mod leader_epoch;
 pub mod log;
+pub mod log_dir_failure_channel;
+mod log_io_guard;
 pub mod log_load;
 pub mod log_manager;
+mod log_manager_dirs;
 pub mod log_manager_tasks;
 mod log_retention;
 pub mod log_segment;
@@ -66,6 +73,7 @@ pub use error::StorageError;
 pub use file_slice::{FetchDataInfo, FileSlice};
 pub use leader_epoch::LeaderEpochFileCache;
 pub use log::Log;
+pub use log_dir_failure_channel::{LogDirFailureChannel, OfflineLogDir};
 pub use log_load::LogLoadParams;
 pub use log_manager::LogManager;
 pub use log_segment::LogSegment;

@@ -16,6 +16,7 @@ use crate::error::{IoContext, StorageError};
 use crate::file_slice::{FetchDataInfo, FileSlice};
 use crate::leader_epoch::LeaderEpochFileCache;
 use crate::log_segment::{segment_file, LogSegment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::log_dir_failure_channel::LogDirFailureChannel;
 use crate::log_validator;
 use crate::scheduler::DelayedDeleter;
 use crate::TopicPartition;
@@ -64,6 +65,10 @@ pub struct Log {
     pub(crate) epoch_cache: LeaderEpochFileCache,
     pub(crate) deleter: Arc<DelayedDeleter>,
     pub(crate) flush_lock: Mutex<()>,
+    /// The log dir holding `dir` (one entry of `log.dirs`): what goes offline on an I/O error.
+    pub(crate) log_dir: PathBuf,
+    /// Where an I/O error marks `log_dir` offline (see [`crate::log_io_guard`]).
+    pub(crate) failure_channel: Arc<LogDirFailureChannel>,
 }
 
 impl Log {
@@ -82,6 +87,10 @@ impl Log {
     /// The partition directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+    /// The log dir (entry of `log.dirs`) holding the partition directory (Kafka's `parentDir`).
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
     }
     /// The effective config (a copy).
     pub fn config(&self) -> LogConfig {
@@ -143,7 +152,7 @@ impl Log {
     /// record framing of uncompressed batches — compressed batches are checked at header level
     /// only, never decompressed), assigns offsets and stamps `leader_epoch` by rewriting copies
     /// of the 61-byte headers and writes headers + untouched bodies with one pwritev.
-    pub fn append_as_leader(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<LogAppendInfo, StorageError> {
+    pub(crate) fn append_as_leader_unguarded(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<LogAppendInfo, StorageError> {
         let config = self.config_arc();
         let validated = log_validator::validate_for_leader(records, &config, now_ms)?;
         if validated.batches.is_empty() {
@@ -189,7 +198,7 @@ impl Log {
 
     /// Follower/replication append: batches already carry offsets & epochs; validates structure
     /// and CRC and that offsets are monotonic and >= LEO; nothing is rewritten.
-    pub fn append_as_follower(&self, records: &[u8]) -> Result<LogAppendInfo, StorageError> {
+    pub(crate) fn append_as_follower_unguarded(&self, records: &[u8]) -> Result<LogAppendInfo, StorageError> {
         let config = self.config_arc();
         let batches = log_validator::split_batches(records)?;
         if batches.is_empty() {
@@ -326,10 +335,12 @@ impl Log {
         let to_flush: Vec<Arc<LogSegment>> = inner.segments.range(from..new_base).map(|(_, s)| s.clone()).collect();
         let rp = self.recovery_point.clone();
         let tp = self.tp.clone();
+        let (channel, log_dir) = (self.failure_channel.clone(), self.log_dir.clone());
         let spawn = std::thread::Builder::new().name(format!("flush-{tp}")).spawn(move || {
             for s in &to_flush {
                 if let Err(e) = s.flush() {
-                    tracing::error!("background flush of {tp} failed: {e}");
+                    let msg = format!("Error while flushing the rolled segments of {tp} in dir {}", log_dir.display());
+                    channel.maybe_add_offline_log_dir(&log_dir, &msg, &e);
                     return;
                 }
             }
@@ -345,7 +356,7 @@ impl Log {
     /// into memory) starting at the batch containing `start_offset`, at most `max_bytes` long
     /// (or the whole first batch if `min_one_message`), never extending past the batch boundary
     /// at `max_offset` (exclusive). Offset outside [log_start, LEO] → OffsetOutOfRange.
-    pub fn read(&self, start_offset: i64, max_bytes: u32, max_offset: i64, min_one_message: bool) -> Result<FetchDataInfo, StorageError> {
+    pub(crate) fn read_unguarded(&self, start_offset: i64, max_bytes: u32, max_offset: i64, min_one_message: bool) -> Result<FetchDataInfo, StorageError> {
         let (ls, leo) = (self.log_start_offset(), self.log_end_offset());
         if start_offset < ls || start_offset > leo {
             return Err(StorageError::OffsetOutOfRange { offset: start_offset, log_start_offset: ls, log_end_offset: leo });
@@ -397,7 +408,7 @@ impl Log {
 
     /// ListOffsets by timestamp: first offset whose record timestamp >= `ts` (via the time index
     /// and a header scan), with its batch's leader epoch; `None` if no such record.
-    pub fn fetch_offset_by_timestamp(&self, ts: i64) -> Result<Option<TimestampAndOffset>, StorageError> {
+    pub(crate) fn fetch_offset_by_timestamp_unguarded(&self, ts: i64) -> Result<Option<TimestampAndOffset>, StorageError> {
         let segments = self.segments();
         let start = self.log_start_offset();
         for seg in segments.iter().filter(|s| s.max_timestamp_so_far() >= ts) {
@@ -410,11 +421,7 @@ impl Log {
     }
 
     /// fsyncs every segment holding data past the recovery point; the recovery point becomes LEO.
-    pub fn flush(&self) -> Result<(), StorageError> {
-        self.flush_at(wall_clock_ms())
-    }
-
-    pub(crate) fn flush_at(&self, now_ms: i64) -> Result<(), StorageError> {
+    pub(crate) fn flush_at_unguarded(&self, now_ms: i64) -> Result<(), StorageError> {
         let _g = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
         let leo = self.log_end_offset();
         let rp = self.recovery_point();

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::config::LogConfig;
 use crate::error::{IoContext, StorageError};
 use crate::leader_epoch::LeaderEpochFileCache;
+use crate::log_dir_failure_channel::LogDirFailureChannel;
 use crate::log::{random_jitter, wall_clock_ms, Log, LogInner};
 use crate::log_segment::{segment_file, LogSegment, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::scheduler::DelayedDeleter;
@@ -28,6 +29,8 @@ pub struct LogLoadParams {
     pub had_clean_shutdown: bool,
     /// Where delayed deletions go.
     pub deleter: Arc<DelayedDeleter>,
+    /// Where an I/O error of this log marks its log dir offline.
+    pub failure_channel: Arc<LogDirFailureChannel>,
 }
 
 impl LogLoadParams {
@@ -39,6 +42,7 @@ impl LogLoadParams {
             high_watermark: 0,
             had_clean_shutdown,
             deleter: Arc::new(DelayedDeleter::new()),
+            failure_channel: Arc::new(LogDirFailureChannel::new()),
         }
     }
 }
@@ -55,6 +59,7 @@ impl Log {
     /// Opens (creating if needed) the log in `dir` for `tp`.
     pub fn open(dir: PathBuf, tp: TopicPartition, config: LogConfig, params: LogLoadParams) -> Result<Log, StorageError> {
         std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+        let log_dir = dir.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         let now = wall_clock_ms();
         let index_bytes = config.segment_index_bytes.max(0) as usize;
 
@@ -191,6 +196,8 @@ impl Log {
             epoch_cache,
             deleter: params.deleter,
             flush_lock: Mutex::new(()),
+            log_dir,
+            failure_channel: params.failure_channel,
         })
     }
 

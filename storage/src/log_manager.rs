@@ -15,7 +15,9 @@ use crate::checkpoint::{
 use crate::config::LogConfig;
 use crate::error::{IoContext, StorageError};
 use crate::log::{wall_clock_ms, Log};
+use crate::log_dir_failure_channel::LogDirFailureChannel;
 use crate::log_load::LogLoadParams;
+use crate::log_manager_dirs::display_dirs;
 use crate::log_manager_tasks::BackgroundTasks;
 use crate::scheduler::DelayedDeleter;
 use crate::TopicPartition;
@@ -39,29 +41,42 @@ type LoadedLogs = Vec<(TopicPartition, Arc<Log>)>;
 
 /// All logs of this broker.
 pub struct LogManager {
-    log_dirs: Vec<PathBuf>,
+    pub(crate) log_dirs: Vec<PathBuf>,
+    /// The dirs of `log_dirs` still in use (Kafka's `liveLogDirs`); see `log_manager_dirs`.
+    pub(crate) live_log_dirs: RwLock<Vec<PathBuf>>,
+    /// Where I/O errors mark dirs offline; shared with every log and taken from by the broker.
+    pub(crate) failure_channel: Arc<LogDirFailureChannel>,
     config_for: ConfigProvider,
-    logs: RwLock<BTreeMap<TopicPartition, Arc<Log>>>,
-    create_lock: Mutex<()>,
-    dir_locks: Mutex<Vec<File>>,
+    pub(crate) logs: RwLock<BTreeMap<TopicPartition, Arc<Log>>>,
+    pub(crate) create_lock: Mutex<()>,
+    pub(crate) dir_locks: Mutex<Vec<(PathBuf, File)>>,
     pub(crate) deleter: Arc<DelayedDeleter>,
     pub(crate) tasks: Mutex<Option<BackgroundTasks>>,
     pub(crate) cleaner: Mutex<Option<Arc<crate::cleaner::LogCleaner>>>,
     shut_down: AtomicBool,
 }
 
-fn lock_dir(dir: &Path) -> Result<File, StorageError> {
+/// Why a dir could not be locked.
+pub(crate) enum LockError {
+    /// Another process or thread holds the lock: fatal, as in Kafka.
+    Held(StorageError),
+    /// The lock file could not be opened: the dir goes offline.
+    Io(std::io::Error),
+}
+
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, LockError> {
     let path = dir.join(LOCK_FILE);
-    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).ctx(|| format!("opening {}", path.display()))?;
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(LockError::Io)?;
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(e) => Err(StorageError::io(
+        Err(std::fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
+        Err(e) => Err(LockError::Held(StorageError::io(
             format!(
                 "Failed to acquire lock on file .lock in {}. A Kafka instance in another process or thread is using this directory.",
                 dir.display()
             ),
             std::io::Error::other(e.to_string()),
-        )),
+        ))),
     }
 }
 
@@ -112,20 +127,31 @@ impl LogManager {
     /// Locks every dir (`.lock` via flock), loads and recovers every partition dir (honouring and
     /// then deleting `.kafka_cleanshutdown`), queues leftover `*-delete` dirs for background
     /// deletion and reads the three checkpoint files. `config_for` gives a topic's effective config.
+    /// A dir that cannot be created, locked or loaded is offline from the start (see
+    /// [`LogManager::startup_with`]).
     pub fn startup(log_dirs: Vec<PathBuf>, config_for: Arc<dyn Fn(&str) -> LogConfig + Send + Sync>) -> Result<LogManager, StorageError> {
+        Self::startup_with(log_dirs, config_for, Arc::new(LogDirFailureChannel::new()), &[])
+    }
+
+    /// [`LogManager::startup`] with the broker's [`LogDirFailureChannel`] and the dirs already
+    /// known to be unusable (`(dir, reason)`, e.g. an unreadable `meta.properties`). Every dir that
+    /// cannot be created, read, locked or loaded is marked offline through the channel; if none is
+    /// left, [`StorageError::NoUsableLogDirs`]. A dir locked by another process stays fatal.
+    pub fn startup_with(
+        log_dirs: Vec<PathBuf>,
+        config_for: Arc<dyn Fn(&str) -> LogConfig + Send + Sync>,
+        failure_channel: Arc<LogDirFailureChannel>,
+        initial_offline_dirs: &[(PathBuf, String)],
+    ) -> Result<LogManager, StorageError> {
         let deleter = Arc::new(DelayedDeleter::new());
-        let mut locks = Vec::new();
-        for dir in &log_dirs {
-            std::fs::create_dir_all(dir).ctx(|| format!("creating log dir {}", dir.display()))?;
-            locks.push(lock_dir(dir)?);
-        }
+        let (usable, locks) = Self::create_and_validate_log_dirs(&log_dirs, &failure_channel, initial_offline_dirs)?;
         let mut logs = BTreeMap::new();
         let results: Vec<Result<LoadedLogs, StorageError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = log_dirs
+            let handles: Vec<_> = usable
                 .iter()
                 .map(|dir| {
-                    let (cf, del) = (config_for.clone(), deleter.clone());
-                    s.spawn(move || Self::load_dir(dir, &cf, &del))
+                    let (cf, del, ch) = (config_for.clone(), deleter.clone(), failure_channel.clone());
+                    s.spawn(move || Self::load_dir(dir, &cf, &del, &ch))
                 })
                 .collect();
             handles
@@ -133,18 +159,34 @@ impl LogManager {
                 .map(|h| h.join().unwrap_or_else(|_| Err(StorageError::io("loading log dir", std::io::Error::other("loader thread panicked")))))
                 .collect()
         });
-        for r in results {
-            for (tp, log) in r? {
-                if let Some(prev) = logs.insert(tp.clone(), log) {
-                    return Err(StorageError::io(
-                        format!("duplicate log directories for {tp}: {}", prev.dir().display()),
-                        std::io::Error::other("duplicate partition"),
-                    ));
+        let mut live = Vec::new();
+        for (dir, r) in usable.iter().zip(results) {
+            match r {
+                Ok(loaded) => {
+                    live.push(dir.clone());
+                    for (tp, log) in loaded {
+                        if let Some(prev) = logs.insert(tp.clone(), log) {
+                            return Err(StorageError::io(
+                                format!("duplicate log directories for {tp}: {}", prev.dir().display()),
+                                std::io::Error::other("duplicate partition"),
+                            ));
+                        }
+                    }
                 }
+                Err(e) if e.is_io() => {
+                    failure_channel.maybe_add_offline_log_dir(dir, &format!("Error while loading log dir {}", dir.display()), &e);
+                }
+                Err(e) => return Err(e),
             }
         }
+        if live.is_empty() {
+            return Err(StorageError::NoUsableLogDirs { dirs: display_dirs(&log_dirs) });
+        }
+        let locks = locks.into_iter().filter(|(d, _)| live.contains(d)).collect();
         Ok(LogManager {
             log_dirs,
+            live_log_dirs: RwLock::new(live),
+            failure_channel,
             config_for,
             logs: RwLock::new(logs),
             create_lock: Mutex::new(()),
@@ -156,7 +198,12 @@ impl LogManager {
         })
     }
 
-    fn load_dir(dir: &Path, config_for: &ConfigProvider, deleter: &Arc<DelayedDeleter>) -> Result<LoadedLogs, StorageError> {
+    fn load_dir(
+        dir: &Path,
+        config_for: &ConfigProvider,
+        deleter: &Arc<DelayedDeleter>,
+        failure_channel: &Arc<LogDirFailureChannel>,
+    ) -> Result<LoadedLogs, StorageError> {
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = marker.exists();
         let recovery = OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).read().unwrap_or_else(|e| {
@@ -197,6 +244,7 @@ impl LogManager {
                 high_watermark: hws.get(&tp).copied().unwrap_or(0),
                 had_clean_shutdown: clean,
                 deleter: deleter.clone(),
+                failure_channel: failure_channel.clone(),
             };
             let config = config_for(&tp.topic);
             let log = Log::open(entry.path(), tp.clone(), config, params)?;
@@ -249,7 +297,8 @@ impl LogManager {
         let mut out: Vec<Option<Result<Arc<Log>, StorageError>>> = wanted.iter().map(|(tp, _)| self.get_log(tp).map(Ok)).collect();
         if out.iter().any(Option::is_none) {
             let _g = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let mut counts = self.logs_per_dir();
+            let live = self.live_log_dirs();
+            let mut counts = self.logs_per_dir(&live);
             let mut planned: BTreeMap<&TopicPartition, PathBuf> = BTreeMap::new();
             for (slot, (tp, _)) in out.iter_mut().zip(wanted) {
                 if slot.is_some() || planned.contains_key(tp) {
@@ -262,17 +311,28 @@ impl LogManager {
                 match least_loaded(&counts) {
                     Some(i) => {
                         counts[i] += 1;
-                        planned.insert(tp, self.log_dirs[i].join(tp.dir_name()));
+                        planned.insert(tp, live[i].join(tp.dir_name()));
                     }
-                    None => {
-                        *slot = Some(Err(StorageError::io("creating log", std::io::Error::other("no log dirs configured"))))
-                    }
+                    None => *slot = Some(Err(StorageError::AllLogDirsFailed { dirs: display_dirs(&self.log_dirs) })),
                 }
             }
             let planned: Vec<(&TopicPartition, PathBuf)> = planned.into_iter().collect();
             let opened = par_map(&planned, |(tp, dir)| {
-                let params = LogLoadParams { deleter: self.deleter.clone(), ..LogLoadParams::new(true) };
-                Log::open(dir.clone(), (*tp).clone(), (self.config_for)(&tp.topic), params).map(Arc::new)
+                let params = LogLoadParams {
+                    deleter: self.deleter.clone(),
+                    failure_channel: self.failure_channel.clone(),
+                    ..LogLoadParams::new(true)
+                };
+                let log_dir = dir.parent().unwrap_or(dir);
+                if self.failure_channel.is_offline(log_dir) {
+                    return Err(StorageError::LogDirOffline { dir: log_dir.to_path_buf() });
+                }
+                let opened = Log::open(dir.clone(), (*tp).clone(), (self.config_for)(&tp.topic), params).map(Arc::new);
+                if let Some(e) = opened.as_ref().err().filter(|e| e.is_io()) {
+                    let msg = format!("Error while creating log for {tp} in dir {}", log_dir.display());
+                    self.failure_channel.maybe_add_offline_log_dir(log_dir, &msg, e);
+                }
+                opened
             });
             let mut created: BTreeMap<&TopicPartition, Result<Arc<Log>, StorageError>> = BTreeMap::new();
             {
@@ -309,7 +369,10 @@ impl LogManager {
             if p.exists() {
                 return Ok(());
             }
-            write_atomically(&p, format!("version: 0\ntopic_id: {id}\n").as_bytes())
+            log.maybe_handle_io_exception(
+                || format!("Error while writing {} in dir {}", p.display(), log.log_dir().display()),
+                || write_atomically(&p, format!("version: 0\ntopic_id: {id}\n").as_bytes()),
+            )
         });
         for ((i, _, _), w) in to_write.iter().zip(written) {
             if let Err(e) = w {
@@ -319,12 +382,12 @@ impl LogManager {
         results
     }
 
-    /// How many logs each configured dir holds (index as in `log_dirs`).
-    fn logs_per_dir(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.log_dirs.len()];
-        if self.log_dirs.len() > 1 {
+    /// How many logs each of `dirs` holds (index as in `dirs`).
+    fn logs_per_dir(&self, dirs: &[PathBuf]) -> Vec<usize> {
+        let mut counts = vec![0; dirs.len()];
+        if dirs.len() > 1 {
             for l in self.logs.read().unwrap_or_else(|p| p.into_inner()).values() {
-                if let Some(i) = l.dir().parent().and_then(|p| self.log_dirs.iter().position(|d| d == p)) {
+                if let Some(i) = dirs.iter().position(|d| d == l.log_dir()) {
                     counts[i] += 1;
                 }
             }
@@ -341,7 +404,10 @@ impl LogManager {
         let dir = log.dir().to_path_buf();
         let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
         let target = parent.join(delete_dir_name(tp));
-        std::fs::rename(&dir, &target).ctx(|| format!("renaming {} for deletion", dir.display()))?;
+        log.maybe_handle_io_exception(
+            || format!("Error while deleting log of {tp} in dir {}", parent.display()),
+            || std::fs::rename(&dir, &target).ctx(|| format!("renaming {} for deletion", dir.display())),
+        )?;
         tracing::info!("log for {tp} renamed to {} and scheduled for deletion", target.display());
         self.deleter.schedule(target, log.config_arc().file_delete_delay_ms);
         self.cleaner_remove_log(tp, &parent);
@@ -357,57 +423,67 @@ impl LogManager {
         }
     }
 
-    fn logs_in(&self, dir: &Path) -> Vec<Arc<Log>> {
-        self.all_logs().into_iter().filter(|l| l.dir().parent() == Some(dir)).collect()
+    pub(crate) fn logs_in(&self, dir: &Path) -> Vec<Arc<Log>> {
+        self.all_logs().into_iter().filter(|l| l.log_dir() == dir).collect()
     }
 
     /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` (and with
-    /// `high_watermarks` also `replication-offset-checkpoint`) for one dir.
+    /// `high_watermarks` also `replication-offset-checkpoint`) for one dir. Nothing is written to
+    /// an offline dir; a failed write takes the dir offline.
     fn checkpoint_dir(&self, dir: &Path, high_watermarks: bool) -> Result<(), StorageError> {
-        let logs = self.logs_in(dir);
-        let rp: BTreeMap<_, _> = logs.iter().map(|l| (l.topic_partition().clone(), l.recovery_point())).collect();
-        OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).write(&rp)?;
-        // Kafka only records log start offsets above the first segment's base offset.
-        let ls: BTreeMap<_, _> = logs
-            .iter()
-            .filter(|l| l.segment_base_offsets().first().is_some_and(|&b| l.log_start_offset() > b))
-            .map(|l| (l.topic_partition().clone(), l.log_start_offset()))
-            .collect();
-        OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).write(&ls)?;
-        if high_watermarks {
-            self.checkpoint_high_watermarks_in(dir, &logs)?;
-        }
-        Ok(())
+        self.in_live_dir(dir, "Error while writing the offset checkpoints", || {
+            let logs = self.logs_in(dir);
+            let rp: BTreeMap<_, _> = logs.iter().map(|l| (l.topic_partition().clone(), l.recovery_point())).collect();
+            OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).write(&rp)?;
+            // Kafka only records log start offsets above the first segment's base offset.
+            let ls: BTreeMap<_, _> = logs
+                .iter()
+                .filter(|l| l.segment_base_offsets().first().is_some_and(|&b| l.log_start_offset() > b))
+                .map(|l| (l.topic_partition().clone(), l.log_start_offset()))
+                .collect();
+            OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).write(&ls)?;
+            if high_watermarks {
+                Self::checkpoint_high_watermarks_in(dir, &logs)?;
+            }
+            Ok(())
+        })
     }
 
-    fn checkpoint_high_watermarks_in(&self, dir: &Path, logs: &[Arc<Log>]) -> Result<(), StorageError> {
+    fn checkpoint_high_watermarks_in(dir: &Path, logs: &[Arc<Log>]) -> Result<(), StorageError> {
         let hw: BTreeMap<_, _> = logs.iter().map(|l| (l.topic_partition().clone(), l.high_watermark())).collect();
         OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT)).write(&hw)
     }
 
-    /// Writes the recovery point, log start offset and high watermark checkpoints of every dir.
-    pub fn checkpoint_all(&self) -> Result<(), StorageError> {
-        for dir in &self.log_dirs {
-            self.checkpoint_dir(dir, true)?;
+    /// Runs `f` over every live dir; all dirs are tried, the first error is returned.
+    fn for_each_live_dir(&self, f: impl Fn(&Path) -> Result<(), StorageError>) -> Result<(), StorageError> {
+        let mut first = Ok(());
+        for dir in self.live_log_dirs() {
+            if let Err(e) = f(&dir) {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
         }
-        Ok(())
+        first
+    }
+
+    /// Writes the recovery point, log start offset and high watermark checkpoints of every live dir.
+    pub fn checkpoint_all(&self) -> Result<(), StorageError> {
+        self.for_each_live_dir(|dir| self.checkpoint_dir(dir, true))
     }
 
     /// Writes only the recovery point and log start checkpoints (the 60 s task).
     pub fn checkpoint_recovery_points(&self) -> Result<(), StorageError> {
-        for dir in &self.log_dirs {
-            self.checkpoint_dir(dir, false)?;
-        }
-        Ok(())
+        self.for_each_live_dir(|dir| self.checkpoint_dir(dir, false))
     }
 
-    /// Writes only `replication-offset-checkpoint` of every dir (the 5 s task).
+    /// Writes only `replication-offset-checkpoint` of every live dir (the 5 s task).
     pub fn checkpoint_high_watermarks(&self) -> Result<(), StorageError> {
-        for dir in &self.log_dirs {
-            let logs = self.logs_in(dir);
-            self.checkpoint_high_watermarks_in(dir, &logs)?;
-        }
-        Ok(())
+        self.for_each_live_dir(|dir| {
+            self.in_live_dir(dir, "Error while writing the high watermark checkpoint", || {
+                Self::checkpoint_high_watermarks_in(dir, &self.logs_in(dir))
+            })
+        })
     }
 
     /// Retention pass over every log (time, size, log start offset); returns segments deleted.
@@ -457,7 +533,7 @@ impl LogManager {
             tracing::error!("final checkpoint failed: {e}");
         }
         if ok {
-            for dir in &self.log_dirs {
+            for dir in &self.live_log_dirs() {
                 let p = dir.join(CLEAN_SHUTDOWN_FILE);
                 if let Err(e) = File::create(&p).and_then(|f| f.sync_all()) {
                     tracing::error!("cannot write {}: {e}", p.display());

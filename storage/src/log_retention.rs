@@ -13,7 +13,7 @@ impl Log {
     /// timestamp, else mtime) and beyond `retention.bytes`; always, segments entirely below the
     /// log start offset. Only segments entirely below the high watermark are eligible, oldest
     /// first, stopping at the first ineligible one. Returns the number deleted.
-    pub fn delete_old_segments(&self, now_ms: i64) -> Result<usize, StorageError> {
+    pub(crate) fn delete_old_segments_unguarded(&self, now_ms: i64) -> Result<usize, StorageError> {
         let config = self.config_arc();
         let mut deleted = 0;
         if config.cleanup_policy.is_delete() {
@@ -104,7 +104,7 @@ impl Log {
 
     /// Advance the log start offset (DeleteRecords, follower), bounded by the high watermark.
     /// Segments entirely below it are removed by the next retention pass.
-    pub fn maybe_increment_log_start_offset(&self, offset: i64) -> Result<(), StorageError> {
+    pub(crate) fn maybe_increment_log_start_offset_unguarded(&self, offset: i64) -> Result<(), StorageError> {
         let hw = self.high_watermark();
         if offset > hw {
             return Err(StorageError::OffsetOutOfRange {
@@ -125,7 +125,7 @@ impl Log {
     /// appending to it, and that entry (for an epoch the leader does not have) must go or every
     /// fetch would diverge on it again. Below the first segment the log restarts empty at
     /// `offset`; otherwise the log start offset drops to `offset` if it was past it.
-    pub fn truncate_to(&self, offset: i64) -> Result<bool, StorageError> {
+    pub(crate) fn truncate_to_unguarded(&self, offset: i64) -> Result<bool, StorageError> {
         if offset < 0 {
             return Err(StorageError::OffsetOutOfRange { offset, log_start_offset: self.log_start_offset(), log_end_offset: self.log_end_offset() });
         }
@@ -167,7 +167,7 @@ impl Log {
     }
 
     /// Deletes every segment and restarts the log empty at `offset` (log start = LEO = HW = offset).
-    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), StorageError> {
+    pub(crate) fn truncate_fully_and_start_at_unguarded(&self, offset: i64) -> Result<(), StorageError> {
         let config = self.config_arc();
         let mut inner = self.lock();
         let all: Vec<Arc<LogSegment>> = inner.segments.values().cloned().collect();
@@ -189,7 +189,7 @@ impl Log {
     }
 
     /// Clean close: flush, final time index entry and trimmed indexes for the active segment.
-    pub fn close(&self) -> Result<(), StorageError> {
+    pub(crate) fn close_unguarded(&self) -> Result<(), StorageError> {
         self.flush()?;
         let inner = self.lock();
         for seg in inner.segments.values() {

@@ -108,16 +108,27 @@ pub fn clean_filthiest_log(
     let tp = to_clean.log.topic_partition().clone();
     let res = cleaner.clean(&to_clean, &|| manager.is_aborted(&tp) || shutting_down());
     let logs = mgr.all_logs();
+    let log_dir = to_clean.log.log_dir().to_path_buf();
     match res {
         Ok((end, stats)) => {
             log_stats(&tp, &to_clean, end, &stats);
-            if let Err(e) = manager.done_cleaning(&to_clean.log, Some(end), &logs) {
+            let done = mgr.in_live_dir(&log_dir, "Error while writing the cleaner offset checkpoint", || {
+                manager.done_cleaning(&to_clean.log, Some(end), &logs)
+            });
+            if let Err(e) = done {
                 tracing::error!("cannot write the cleaner checkpoint for {tp}: {e}");
             }
             Some(stats)
         }
         Err(CleanerError::Aborted) => {
             tracing::info!("cleaning of {tp} aborted");
+            let _ = manager.done_cleaning(&to_clean.log, None, &logs);
+            None
+        }
+        Err(CleanerError::Storage(e)) if e.is_io() || to_clean.log.is_log_dir_offline() => {
+            // Kafka's cleaner: an I/O error takes the dir offline (the log leaves the manager).
+            let msg = format!("Error while cleaning {tp} in dir {}", log_dir.display());
+            mgr.log_dir_failure_channel().maybe_add_offline_log_dir(&log_dir, &msg, &e);
             let _ = manager.done_cleaning(&to_clean.log, None, &logs);
             None
         }
@@ -219,7 +230,8 @@ impl LogManager {
             Some(c) => c.manager.clone(),
             None => Arc::new(LogCleanerManager::new()),
         };
-        if let Err(e) = manager.remove_log(tp, dir, &self.all_logs()) {
+        let removed = self.in_live_dir(dir, "Error while writing the cleaner offset checkpoint", || manager.remove_log(tp, dir, &self.all_logs()));
+        if let Err(e) = removed {
             tracing::warn!("cannot update the cleaner checkpoint of {}: {e}", dir.display());
         }
     }

@@ -21,7 +21,7 @@ impl Log {
     /// whose base offset is `old[0]`'s). Returns false, changing nothing, when the log changed
     /// meanwhile (a segment of `old` was deleted, truncated or became active) — the cleaning of
     /// this group is then dropped.
-    pub fn replace_segments(&self, new: &Arc<LogSegment>, old: &[Arc<LogSegment>]) -> Result<bool, StorageError> {
+    pub(crate) fn replace_segments_unguarded(&self, new: &Arc<LogSegment>, old: &[Arc<LogSegment>]) -> Result<bool, StorageError> {
         let config = self.config_arc();
         let mut inner = self.lock();
         let active = inner.active().map(|s| s.base_offset());

@@ -1,6 +1,7 @@
 //! Integration-style tests of [`crate::Log`] and [`crate::LogManager`] on temp dirs.
 
 mod cleaner_tests;
+mod log_dir_failure_tests;
 mod log_tests;
 mod manager_tests;
 mod recovery_tests;
