@@ -27,6 +27,8 @@ pub const ISR_CHANGE_NOTIFICATION: &str = "/isr_change_notification";
 pub const ISR_CHANGE_PREFIX: &str = "/isr_change_notification/isr_change_";
 /// Parent of log-dir failure notifications.
 pub const LOG_DIR_EVENT_NOTIFICATION: &str = "/log_dir_event_notification";
+/// Sequential-node prefix of log-dir failure notifications.
+pub const LOG_DIR_EVENT_PREFIX: &str = "/log_dir_event_notification/log_dir_event_";
 /// Parent of config change notifications.
 pub const CONFIG_CHANGES: &str = "/config/changes";
 /// Sequential-node prefix of config change notifications.

@@ -8,7 +8,8 @@ use zookeeper_client as zk;
 use super::{ephemeral, KafkaZkClient, ZkStat};
 use crate::error::{Result, ZkError};
 use crate::model::{
-    BrokerRegistration, ClusterIdZNode, ConfigChangeNotification, ConfigEntityZNode, PartitionStateZNode, TopicZNode,
+    BrokerRegistration, ClusterIdZNode, ConfigChangeNotification, ConfigEntityZNode, LogDirEventNotification,
+    PartitionStateZNode, TopicZNode,
 };
 use crate::paths;
 use crate::util::random_kafka_uuid;
@@ -203,5 +204,12 @@ impl KafkaZkClient {
         self.set_or_create_entity_config(entity_type, name, config).await?;
         let notification = ConfigChangeNotification::new(entity_type, name).encode();
         self.create_sequential(paths::CONFIG_CHANGE_PREFIX, &notification).await.map(|_| ())
+    }
+
+    /// Tell the controller that a log dir of `broker_id` failed (Kafka's `propagateLogDirEvent`):
+    /// a persistent sequential `/log_dir_event_notification/log_dir_event_N`. Returns its path.
+    pub async fn propagate_log_dir_event(&self, broker_id: i32) -> Result<String> {
+        let data = LogDirEventNotification::failure(broker_id).encode();
+        self.create_sequential(paths::LOG_DIR_EVENT_PREFIX, &data).await
     }
 }

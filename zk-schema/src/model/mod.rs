@@ -9,6 +9,7 @@ mod broker;
 mod cluster;
 mod config;
 mod controller;
+mod log_dir_event;
 mod partition_state;
 mod topic;
 
@@ -17,6 +18,7 @@ pub use broker::{BrokerEndpoint, BrokerRegistration};
 pub use cluster::{ClusterIdZNode, FeatureZNode, ProducerIdBlockZNode};
 pub use config::{ConfigChangeNotification, ConfigEntityZNode};
 pub use controller::{ControllerEpoch, ControllerZNode};
+pub use log_dir_event::{LogDirEventNotification, LOG_DIR_FAILURE_EVENT};
 pub use partition_state::PartitionStateZNode;
 pub use topic::TopicZNode;
 
