@@ -169,6 +169,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
                 self.maybe_complete_reassignments(&changed).await
             }
             ControllerEvent::IsrChangeNotification => self.process_isr_change_notification().await,
+            ControllerEvent::LogDirEventNotification => self.process_log_dir_event_notification().await,
             ControllerEvent::ReplicaLeaderElection { partitions, election_type, trigger, reply } => {
                 match self.process_replica_leader_election(partitions.clone(), election_type, trigger).await {
                     Ok(results) => {
@@ -341,6 +342,7 @@ impl<Z: ControllerZk> ControllerCore<Z> {
             WatchTarget::Topics,
             WatchTarget::TopicDeletions,
             WatchTarget::IsrChangeNotifications,
+            WatchTarget::LogDirEventNotifications,
             WatchTarget::ReassignPartitions,
             WatchTarget::PreferredReplicaElection,
         ] {

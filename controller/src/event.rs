@@ -79,6 +79,8 @@ pub enum ControllerEvent {
     },
     /// Children of `/isr_change_notification` changed (brokers on the ZooKeeper ISR path).
     IsrChangeNotification,
+    /// Children of `/log_dir_event_notification` changed: a broker reported a failed log dir.
+    LogDirEventNotification,
     /// A leader election requested by an admin client, `/admin/preferred_replica_election`, or the
     /// auto-rebalance task. `partitions` is `None` for "read the znode" (ZooKeeper trigger) or "all
     /// partitions" (admin client).
@@ -136,6 +138,7 @@ impl ControllerEvent {
             ControllerEvent::ControlledShutdown { .. } => "ControlledShutdown",
             ControllerEvent::AlterIsrReceived { .. } => "AlterIsrReceived",
             ControllerEvent::IsrChangeNotification => "IsrChangeNotification",
+            ControllerEvent::LogDirEventNotification => "LogDirEventNotification",
             ControllerEvent::ReplicaLeaderElection { .. } => "ReplicaLeaderElection",
             ControllerEvent::AutoPreferredReplicaLeaderElection => "AutoPreferredReplicaLeaderElection",
             ControllerEvent::ZkPartitionReassignment => "ZkPartitionReassignment",

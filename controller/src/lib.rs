@@ -33,6 +33,7 @@ pub mod error;
 pub mod event;
 pub mod kafka_controller;
 pub mod leader_election;
+pub mod log_dir_event;
 pub mod partition_state_machine;
 pub mod reassignment;
 pub mod replica_state_machine;

@@ -46,6 +46,8 @@ pub enum WatchTarget {
     PreferredReplicaElection,
     /// Child watch on `/isr_change_notification` → `IsrChangeNotification`.
     IsrChangeNotifications,
+    /// Child watch on `/log_dir_event_notification` → `LogDirEventNotification`.
+    LogDirEventNotifications,
 }
 
 impl WatchTarget {
@@ -81,6 +83,7 @@ impl WatchTarget {
                 _ => return None,
             },
             WatchTarget::IsrChangeNotifications => ControllerEvent::IsrChangeNotification,
+            WatchTarget::LogDirEventNotifications => ControllerEvent::LogDirEventNotification,
         })
     }
 }
@@ -147,6 +150,9 @@ impl ZkBackend {
             }
             WatchTarget::IsrChangeNotifications => {
                 self.zk.get_children_and_watch(paths::ISR_CHANGE_NOTIFICATION).await?.1
+            }
+            WatchTarget::LogDirEventNotifications => {
+                self.zk.get_children_and_watch(paths::LOG_DIR_EVENT_NOTIFICATION).await?.1
             }
         })
     }
