@@ -46,6 +46,9 @@ pub enum BrokerError {
     /// The request timed out (e.g. waiting for replication).
     #[error("request timed out")]
     RequestTimedOut,
+    /// The partition's log dir failed on this broker (Kafka's offline partition).
+    #[error("the log dir of {0} is offline on this broker")]
+    LogDirOffline(String),
 }
 
 /// Kafka error for a broker error.
@@ -63,6 +66,7 @@ pub fn broker_error(e: &BrokerError) -> ResponseError {
         BrokerError::StaleControllerEpoch => ResponseError::StaleControllerEpoch,
         BrokerError::StaleBrokerEpoch => ResponseError::StaleBrokerEpoch,
         BrokerError::RequestTimedOut => ResponseError::RequestTimedOut,
+        BrokerError::LogDirOffline(_) => ResponseError::KafkaStorageError,
     }
 }
 

@@ -322,7 +322,7 @@ impl Partition {
             // follows the new epoch's start offset (that would make followers truncate forever).
             let mut st = self.write_state();
             let leo = self.log.log_end_offset();
-            self.log.leader_epoch_cache().assign(new_state.leader_epoch, leo)?;
+            self.log.assign_epoch_start_offset(new_state.leader_epoch, leo)?;
             let was_leader = st.leadership.leader == self.broker_id;
             let mut followers = self.lock_followers();
             let old = std::mem::take(&mut *followers);

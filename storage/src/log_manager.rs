@@ -457,7 +457,7 @@ impl LogManager {
     /// Runs `f` over every live dir; all dirs are tried, the first error is returned.
     fn for_each_live_dir(&self, f: impl Fn(&Path) -> Result<(), StorageError>) -> Result<(), StorageError> {
         let mut first = Ok(());
-        for dir in self.live_log_dirs() {
+        for dir in self.live_log_dirs().into_iter().filter(|d| self.is_log_dir_online(d)) {
             if let Err(e) = f(&dir) {
                 if first.is_ok() {
                     first = Err(e);
@@ -489,7 +489,7 @@ impl LogManager {
     /// Retention pass over every log (time, size, log start offset); returns segments deleted.
     pub fn cleanup_logs(&self, now_ms: i64) -> usize {
         let mut total = 0;
-        for log in self.all_logs() {
+        for log in self.all_logs().into_iter().filter(|l| !l.is_log_dir_offline()) {
             match log.delete_old_segments(now_ms) {
                 Ok(n) => total += n,
                 Err(e) => tracing::error!("retention of {} failed: {e}", log.topic_partition()),
@@ -503,7 +503,7 @@ impl LogManager {
 
     /// Flushes logs whose `flush.ms` elapsed since their last flush.
     pub fn flush_dirty_logs(&self, now_ms: i64) {
-        for log in self.all_logs() {
+        for log in self.all_logs().into_iter().filter(|l| !l.is_log_dir_offline()) {
             let flush_ms = log.config_arc().flush_ms;
             if now_ms.saturating_sub(log.last_flush_ms()) >= flush_ms {
                 if let Err(e) = log.flush_at(now_ms) {
@@ -522,7 +522,8 @@ impl LogManager {
         self.stop_cleaner();
         self.stop_background_tasks();
         let mut ok = true;
-        for log in self.all_logs() {
+        // Logs of a dir that failed are left as they are (recovered at the next start).
+        for log in self.all_logs().into_iter().filter(|l| !l.is_log_dir_offline()) {
             if let Err(e) = log.close() {
                 ok = false;
                 tracing::error!("closing {} failed: {e}", log.topic_partition());
@@ -533,7 +534,7 @@ impl LogManager {
             tracing::error!("final checkpoint failed: {e}");
         }
         if ok {
-            for dir in &self.live_log_dirs() {
+            for dir in self.live_log_dirs().iter().filter(|d| self.is_log_dir_online(d)) {
                 let p = dir.join(CLEAN_SHUTDOWN_FILE);
                 if let Err(e) = File::create(&p).and_then(|f| f.sync_all()) {
                     tracing::error!("cannot write {}: {e}", p.display());

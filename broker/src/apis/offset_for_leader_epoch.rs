@@ -59,7 +59,7 @@ impl ReplicaManager {
         let p = if leader_only {
             self.leader_partition_for_read(topic, partition, current_leader_epoch)?
         } else {
-            let p = self.get_partition(topic, partition).ok_or(ResponseError::UnknownTopicOrPartition)?;
+            let p = self.partition_or_error(topic, partition)?;
             let local = p.leader_epoch();
             if current_leader_epoch >= 0 && current_leader_epoch < local {
                 return Err(ResponseError::FencedLeaderEpoch);

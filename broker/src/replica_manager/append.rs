@@ -62,9 +62,16 @@ impl ReplicaManager {
             let e = BrokerError::InvalidTopic(topic.to_string());
             return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
         }
-        let Some(p) = self.get_partition(topic, partition) else {
-            let e = BrokerError::UnknownTopicOrPartition(format!("{topic}-{partition}"));
-            return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
+        let p = match self.partition_or_error(topic, partition) {
+            Ok(p) => p,
+            Err(ResponseError::KafkaStorageError) => {
+                let e = BrokerError::LogDirOffline(format!("{topic}-{partition}"));
+                return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
+            }
+            Err(_) => {
+                let e = BrokerError::UnknownTopicOrPartition(format!("{topic}-{partition}"));
+                return PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string());
+            }
         };
         let min_isr = self.topic_configs.log_config(topic).min_insync_replicas;
         let now = now_ms();
@@ -90,7 +97,11 @@ impl ReplicaManager {
                 PartitionAppendResult::failed(topic, partition, broker_error(&e), e.to_string())
             }
             Err(LeaderAppendError::Storage(e)) => {
-                tracing::info!("rejected produce to {topic}-{partition}: {e}");
+                if storage_error(&e) == ResponseError::KafkaStorageError {
+                    tracing::warn!("produce to {topic}-{partition} failed on its log dir: {e}");
+                } else {
+                    tracing::info!("rejected produce to {topic}-{partition}: {e}");
+                }
                 PartitionAppendResult::failed(topic, partition, storage_error(&e), e.to_string())
             }
         }

@@ -130,7 +130,11 @@ impl ReplicaManager {
             .iter()
             .filter(|(s, _)| s.replicas.iter().any(|b| b.0 == self.broker_id))
             .filter(|(s, _)| self.get_partition(&s.topic_name.0, s.partition_index).is_none())
-            .map(|(s, id)| (TopicPartition { topic: s.topic_name.0.to_string(), partition: s.partition_index }, id.clone()))
+            .filter(|(s, _)| !self.is_partition_offline(&s.topic_name.0, s.partition_index))
+            .map(|(s, id)| (TopicPartition { topic: s.topic_name.0.to_string(), partition: s.partition_index }, id.clone(), s.is_new))
+            // Kafka's rule: a partition that is not new is not created while a log dir is offline.
+            .filter(|(tp, _, is_new)| self.log_manager.check_log_creation(tp, *is_new).is_ok())
+            .map(|(tp, id, _)| (tp, id))
             .collect();
         if wanted.is_empty() {
             return;
@@ -163,6 +167,14 @@ impl ReplicaManager {
         now: i64,
     ) -> Result<Option<(TopicPartition, LeaderEndpoint, i32)>, i16> {
         let topic = s.topic_name.0.as_str();
+        if self.is_partition_offline(topic, s.partition_index) {
+            tracing::warn!(
+                "LeaderAndIsr for {topic}-{} (leader epoch {}) answered KAFKA_STORAGE_ERROR: its log dir is offline on this broker",
+                s.partition_index,
+                s.leader_epoch
+            );
+            return Err(code(ResponseError::KafkaStorageError));
+        }
         let new_state = LeadershipState {
             leader: s.leader.0,
             leader_epoch: s.leader_epoch,
@@ -195,11 +207,17 @@ impl ReplicaManager {
             Some(p) => p,
             None => {
                 let tp = TopicPartition { topic: topic.to_string(), partition: s.partition_index };
-                let log = match self.log_manager.get_or_create_log(&tp, topic_id) {
+                let created = self.log_manager.check_log_creation(&tp, s.is_new).and_then(|_| self.log_manager.get_or_create_log(&tp, topic_id));
+                let log = match created {
                     Ok(l) => l,
                     Err(e) => {
+                        let error = storage_error(&e);
                         tracing::error!("could not create log for {tp}: {e}");
-                        return Err(code(storage_error(&e)));
+                        if error == ResponseError::KafkaStorageError {
+                            // Kafka marks such a partition offline: it stays KAFKA_STORAGE_ERROR.
+                            self.mark_partition_offline(&tp);
+                        }
+                        return Err(code(error));
                     }
                 };
                 let p = Arc::new(Partition::new(tp, self.broker_id, log, topic_id.map(String::from), LeadershipState {
@@ -288,6 +306,9 @@ impl ReplicaManager {
 
     fn stop_replica(&self, topic: &str, partition: i32, epoch: i32, delete: bool) -> i16 {
         let tp = TopicPartition { topic: topic.to_string(), partition };
+        if self.is_partition_offline(topic, partition) {
+            return code(ResponseError::KafkaStorageError);
+        }
         self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
         if let Some(p) = self.get_partition(topic, partition) {
             let current = p.leader_epoch();

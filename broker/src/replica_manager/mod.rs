@@ -19,6 +19,7 @@ use crate::topic_configs::TopicConfigs;
 
 pub mod append;
 pub mod leadership;
+pub mod log_dir_failure;
 pub mod read;
 
 /// The data-path heart of the broker.
@@ -31,6 +32,9 @@ pub struct ReplicaManager {
     /// Highest controller epoch seen in a controller request (fencing of stale controllers).
     controller_epoch: AtomicI32,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Partitions whose log dir failed (Kafka's `HostedPartition.Offline`): every request for them
+    /// answers KAFKA_STORAGE_ERROR until the broker restarts (see [`log_dir_failure`]).
+    offline_partitions: RwLock<std::collections::HashSet<TopicPartition>>,
     fetcher_manager: ReplicaFetcherManager,
     metadata_cache: Arc<MetadataCache>,
     alter_isr_manager: Arc<AlterIsrManager>,
@@ -89,6 +93,7 @@ impl ReplicaManager {
             broker_epoch,
             controller_epoch: AtomicI32::new(0),
             partitions: RwLock::new(HashMap::new()),
+            offline_partitions: RwLock::default(),
             replication_quotas: Arc::default(),
         })
     }
@@ -176,6 +181,16 @@ impl ReplicaManager {
         self.partitions.read().unwrap_or_else(|p| p.into_inner()).get(&tp).cloned()
     }
 
+    /// A hosted partition, or Kafka's error for it: KAFKA_STORAGE_ERROR if its log dir failed,
+    /// UNKNOWN_TOPIC_OR_PARTITION if this broker does not host it.
+    pub fn partition_or_error(&self, topic: &str, partition: i32) -> Result<Arc<Partition>, wire::ResponseError> {
+        match self.get_partition(topic, partition) {
+            Some(p) => Ok(p),
+            None if self.is_partition_offline(topic, partition) => Err(wire::ResponseError::KafkaStorageError),
+            None => Err(wire::ResponseError::UnknownTopicOrPartition),
+        }
+    }
+
     /// Every hosted partition.
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
@@ -198,3 +213,6 @@ impl ReplicaManager {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod log_dir_failure_tests;

@@ -89,9 +89,7 @@ impl ReplicaManager {
     /// Find the partition a read must be served from, with Kafka's errors: unknown partition,
     /// not the leader, fenced or unknown leader epoch.
     pub fn leader_partition_for_read(&self, topic: &str, partition: i32, current_leader_epoch: i32) -> Result<Arc<Partition>, ResponseError> {
-        let Some(p) = self.get_partition(topic, partition) else {
-            return Err(ResponseError::UnknownTopicOrPartition);
-        };
+        let p = self.partition_or_error(topic, partition)?;
         p.check_leadership_for_read(self.broker_id, current_leader_epoch)?;
         Ok(p)
     }

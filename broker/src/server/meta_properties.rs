@@ -20,13 +20,34 @@ pub struct BrokerMetadata {
 
 /// Read `meta.properties` of one dir: `Ok(None)` if absent.
 pub fn read(dir: &Path) -> Result<Option<BrokerMetadata>, String> {
+    read_checked(dir).map_err(|e| match e {
+        MetaReadError::Io(m) | MetaReadError::Invalid(m) => m,
+    })
+}
+
+/// Why `meta.properties` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetaReadError {
+    /// The file system failed (the log dir is then offline, as in Kafka).
+    #[error("{0}")]
+    Io(String),
+    /// The file is there but not a ZooKeeper-mode broker's (fatal).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn read_checked(dir: &Path) -> Result<Option<BrokerMetadata>, MetaReadError> {
     let path = dir.join(META_PROPERTIES);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("Failed to read {}: {e}", path.display())),
+        Err(e) => return Err(MetaReadError::Io(format!("Failed to read {}: {e}", path.display()))),
     };
-    let props = parse_properties(&text);
+    parse(&path, &text).map_err(MetaReadError::Invalid)
+}
+
+fn parse(path: &Path, text: &str) -> Result<Option<BrokerMetadata>, String> {
+    let props = parse_properties(text);
     let version = props.get("version").map(|v| v.trim().to_string());
     if version.as_deref() != Some("0") {
         return Err(format!(
@@ -45,10 +66,22 @@ pub fn read(dir: &Path) -> Result<Option<BrokerMetadata>, String> {
 
 /// Read every dir and check they agree; the common identity, if any dir has one.
 pub fn read_all(dirs: &[PathBuf]) -> Result<Option<BrokerMetadata>, String> {
+    read_all_with_offline(dirs).map(|(m, _)| m)
+}
+
+/// [`read_all`] where a dir whose file cannot be read (an I/O error) is left out and returned as
+/// `(dir, reason)`: it is offline from the start (Kafka's `getBrokerMetadataAndOfflineDirs`).
+pub fn read_all_with_offline(dirs: &[PathBuf]) -> Result<(Option<BrokerMetadata>, Vec<(PathBuf, String)>), String> {
     let mut found: BTreeMap<String, BrokerMetadata> = BTreeMap::new();
+    let mut offline = Vec::new();
     for dir in dirs {
-        if let Some(m) = read(dir)? {
-            found.insert(dir.display().to_string(), m);
+        match read_checked(dir) {
+            Ok(Some(m)) => {
+                found.insert(dir.display().to_string(), m);
+            }
+            Ok(None) => {}
+            Err(MetaReadError::Io(e)) => offline.push((dir.clone(), e)),
+            Err(MetaReadError::Invalid(e)) => return Err(e),
         }
     }
     let mut distinct: Vec<&BrokerMetadata> = found.values().collect();
@@ -64,7 +97,7 @@ pub fn read_all(dirs: &[PathBuf]) -> Result<Option<BrokerMetadata>, String> {
             listing.join("; ")
         ));
     }
-    Ok(distinct.first().map(|m| (*m).clone()))
+    Ok((distinct.first().map(|m| (*m).clone()), offline))
 }
 
 /// Write `meta.properties` atomically (temp file + rename) into `dir`.

@@ -30,8 +30,10 @@ use crate::replica_manager::ReplicaManager;
 use crate::topic_configs::TopicConfigs;
 
 pub mod controlled_shutdown;
+pub mod log_dir_failure_handler;
 pub mod meta_properties;
 
+use log_dir_failure_handler::LogDirFailureHandler;
 use meta_properties::BrokerMetadata;
 
 /// A fatal startup problem, as one line.
@@ -59,6 +61,7 @@ pub struct KafkaServer {
     log_manager: Arc<LogManager>,
     replica_manager: Arc<ReplicaManager>,
     dynamic_config: DynamicConfigManager,
+    log_dir_failure_handler: LogDirFailureHandler,
     advertised: Vec<EndPoint>,
     shut_down: AtomicBool,
 }
@@ -144,7 +147,7 @@ impl KafkaServer {
         let cluster_id = zk.get_or_create_cluster_id().await?;
         tracing::info!("Cluster ID = {cluster_id}");
 
-        let stored = meta_properties::read_all(&config.log_dirs).map_err(StartupError)?;
+        let (stored, unreadable_dirs) = meta_properties::read_all_with_offline(&config.log_dirs).map_err(StartupError)?;
         if let Some(stored_cluster) = stored.as_ref().and_then(|m| m.cluster_id.as_ref()) {
             if *stored_cluster != cluster_id {
                 return Err(StartupError(format!(
@@ -164,12 +167,18 @@ impl KafkaServer {
 
         let log_dirs = config.log_dirs.clone();
         let tc = topic_configs.clone();
+        // Dirs that cannot be used are offline from the start (the channel says which); none left
+        // is fatal, with Kafka's line.
+        let channel = Arc::new(storage::LogDirFailureChannel::new());
         let log_manager = tokio::task::spawn_blocking(move || {
-            LogManager::startup(log_dirs, Arc::new(move |topic: &str| tc.log_config(topic)))
+            LogManager::startup_with(log_dirs, Arc::new(move |topic: &str| tc.log_config(topic)), channel, &unreadable_dirs)
         })
         .await
         .map_err(|e| StartupError(format!("log loading panicked: {e}")))?
-        .map_err(|e| StartupError(format!("Failed to load logs: {e}")))?;
+        .map_err(|e| match e {
+            storage::StorageError::NoUsableLogDirs { .. } => StartupError(e.to_string()),
+            e => StartupError(format!("Failed to load logs: {e}")),
+        })?;
         let log_manager = Arc::new(log_manager);
         log_manager.start_background_tasks(
             config.log_retention_check_interval_ms.max(1) as u64,
@@ -223,11 +232,7 @@ impl KafkaServer {
             paths::broker_id(broker_id),
             advertised.iter().map(|e| e.connection_string()).collect::<Vec<_>>().join(",")
         );
-        let meta = BrokerMetadata { broker_id, cluster_id: Some(cluster_id.clone()) };
-        for dir in &config.log_dirs {
-            meta_properties::write(dir, &meta)
-                .map_err(|e| StartupError(format!("Failed to write meta.properties in {}: {e}", dir.display())))?;
-        }
+        write_meta_properties(&log_manager, &BrokerMetadata { broker_id, cluster_id: Some(cluster_id.clone()) }).await?;
 
         let controller = KafkaController::start(
             zk.clone(),
@@ -257,6 +262,8 @@ impl KafkaServer {
             cluster_id: cluster_id.clone(),
             group_coordinator,
         });
+        let log_dir_failure_handler =
+            LogDirFailureHandler::start(zk.clone(), replica_manager.clone(), apis.group_coordinator.clone());
         let listener: Arc<dyn TopicConfigListener> = log_manager.clone();
         let dynamic_config = DynamicConfigManager::start(
             zk.clone(),
@@ -279,6 +286,7 @@ impl KafkaServer {
             log_manager,
             replica_manager,
             dynamic_config,
+            log_dir_failure_handler,
             advertised,
             shut_down: AtomicBool::new(false),
         })
@@ -332,6 +340,7 @@ impl KafkaServer {
         self.apis.group_coordinator.shutdown();
         self.dynamic_config.shutdown();
         self.apis.controller.shutdown().await;
+        self.log_dir_failure_handler.shutdown();
         self.replica_manager.shutdown();
         let lm = self.log_manager.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || lm.shutdown()).await {
@@ -357,6 +366,28 @@ impl KafkaServer {
             }
         }
     }
+}
+
+/// Write `meta.properties` into every live log dir (after registration, as Kafka does). A dir
+/// where that fails goes offline through the failure channel (the failure handler then stops it and
+/// tells the controller); if it was the last one, startup fails with Kafka's line.
+async fn write_meta_properties(log_manager: &Arc<LogManager>, meta: &BrokerMetadata) -> Result<(), StartupError> {
+    let (lm, meta) = (log_manager.clone(), meta.clone());
+    tokio::task::spawn_blocking(move || {
+        for dir in lm.live_log_dirs() {
+            if let Err(e) = meta_properties::write(&dir, &meta) {
+                let msg = format!("Error while writing meta.properties to {}", dir.display());
+                lm.log_dir_failure_channel().maybe_add_offline_log_dir(&dir, &msg, &e);
+            }
+        }
+        if lm.live_log_dirs().iter().all(|d| !lm.is_log_dir_online(d)) {
+            let dirs = lm.log_dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+            return Err(StartupError(storage::StorageError::AllLogDirsFailed { dirs }.to_string()));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| StartupError(format!("writing meta.properties panicked: {e}")))?
 }
 
 /// The group coordinator with its timers and the periodic offset expiry
