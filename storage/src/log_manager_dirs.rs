@@ -15,6 +15,9 @@ use crate::log_dir_failure_channel::LogDirFailureChannel;
 use crate::log_manager::{lock_dir, LockError, LogManager};
 use crate::TopicPartition;
 
+/// The usable dirs and the lock held on each.
+pub(crate) type UsableDirs = (Vec<PathBuf>, Vec<(PathBuf, File)>);
+
 /// `log.dirs` as Kafka prints them: comma separated.
 pub(crate) fn display_dirs(dirs: &[PathBuf]) -> String {
     dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
@@ -29,7 +32,7 @@ impl LogManager {
         dirs: &[PathBuf],
         channel: &LogDirFailureChannel,
         initial_offline_dirs: &[(PathBuf, String)],
-    ) -> Result<(Vec<PathBuf>, Vec<(PathBuf, File)>), StorageError> {
+    ) -> Result<UsableDirs, StorageError> {
         let mut usable = Vec::new();
         let mut locks = Vec::new();
         for dir in dirs {

@@ -69,9 +69,12 @@ pub fn read_all(dirs: &[PathBuf]) -> Result<Option<BrokerMetadata>, String> {
     read_all_with_offline(dirs).map(|(m, _)| m)
 }
 
+/// Dirs left out of [`read_all_with_offline`], with why: `(dir, reason)`.
+pub type OfflineDirs = Vec<(PathBuf, String)>;
+
 /// [`read_all`] where a dir whose file cannot be read (an I/O error) is left out and returned as
 /// `(dir, reason)`: it is offline from the start (Kafka's `getBrokerMetadataAndOfflineDirs`).
-pub fn read_all_with_offline(dirs: &[PathBuf]) -> Result<(Option<BrokerMetadata>, Vec<(PathBuf, String)>), String> {
+pub fn read_all_with_offline(dirs: &[PathBuf]) -> Result<(Option<BrokerMetadata>, OfflineDirs), String> {
     let mut found: BTreeMap<String, BrokerMetadata> = BTreeMap::new();
     let mut offline = Vec::new();
     for dir in dirs {
