@@ -6,7 +6,8 @@ writes /log_dir_event_notification/log_dir_event_N, the controller moves leaders
 producer keeps going and nothing acknowledged is lost. With its only dir gone the broker halts
 with exit code 1; after the space is freed it restarts, recovers (every segment parses, no torn
 tail), re-replicates and rejoins every ISR. A broker with two dirs where only the tmpfs fails stays
-up, and its partitions in the good dir keep working.
+up, and its partitions in the good dir keep working. A dir already full at startup (meta.properties
+cannot be written) is offline from the start; with no other dir the broker exits 1 with one line.
 
 Needs root (mount); skipped with the reason otherwise. The tmpfs is always unmounted.
 """
@@ -243,3 +244,32 @@ def test_one_failed_dir_of_two_leaves_the_broker_serving_the_other(request):
             wait_until(lambda: mb.log_end_offset(b3, TOPIC, p) == mb.log_end_offset(leader, TOPIC, p), 60,
                        f"broker 3 caught up on {TOPIC}-{p}")
             assert mb.log_records(b3, TOPIC, p) == mb.log_records(leader, TOPIC, p)
+
+
+def test_a_dir_full_at_startup_is_offline_and_with_no_other_the_broker_exits(request):
+    c = harness.Cluster(request.node.name[:30])
+    tmpfs = os.path.join(c.workdir, "tmpfs-1")
+    mounted = False
+    try:
+        _mount_tmpfs(tmpfs)
+        mounted = True
+        _fill(tmpfs)
+        c.start_zk()
+        b = c.add_broker(1, overrides=dict(OVERRIDES, **{"log.dirs": tmpfs}), start=False)
+        b.start(wait=False)
+        assert b.proc.wait(60) == 1
+        text = b.log_text()
+        fatal = [ln for ln in text.splitlines() if "Fatal error during KafkaServer startup" in ln]
+        assert len(fatal) == 1, text[-3000:]
+        assert f"Shutdown broker because all log dirs in {tmpfs} have failed" in fatal[0], fatal[0]
+        assert "Error while writing meta.properties" in text and "No space left on device" in text
+    except BaseException:
+        c.failed = True
+        print(c.dump_logs())
+        raise
+    finally:
+        for br in c.brokers.values():
+            br.kill9()
+        if mounted:
+            _umount(tmpfs)
+        c.close()
