@@ -58,8 +58,17 @@ pub struct FollowerState {
     pub last_fetch_leader_leo: i64,
     /// Time of the follower's previous fetch.
     pub last_fetch_ms: i64,
+    /// The controller refused to add this follower to the ISR (it is dead or shutting down,
+    /// OPERATION_NOT_ATTEMPTED): no new proposal for it before this time.
+    pub isr_join_refused_until_ms: i64,
+    /// Consecutive refusals, so the refusal is logged once rather than every second.
+    pub isr_join_refusals: u32,
 }
 
+
+/// How long a leader waits before proposing again a follower the controller refused to add to the
+/// ISR because it is dead or shutting down (a restarting broker is re-admitted within this time).
+pub const ISR_JOIN_REFUSED_BACKOFF_MS: i64 = 1_000;
 
 /// Position snapshot published to waiters: (log end offset, high watermark).
 pub type Progress = (i64, i64);
@@ -337,6 +346,7 @@ impl Partition {
                         last_caught_up_ms: if in_isr { now_ms } else { 0 },
                         last_fetch_leader_leo: leo,
                         last_fetch_ms: now_ms,
+                        ..FollowerState::default()
                     },
                 );
             }
@@ -409,15 +419,15 @@ impl Partition {
             f.last_fetch_leader_leo = leo;
             f.last_fetch_ms = now_ms;
         }
-        self.maybe_expand_isr(replica, sink);
+        self.maybe_expand_isr(replica, now_ms, sink);
         self.maybe_increment_high_watermark(now_ms);
     }
 
     /// Propose adding `replica` to the ISR if it qualifies (spec §3.5).
-    pub fn maybe_expand_isr(self: &Arc<Self>, replica: i32, sink: &dyn AlterIsrSink) {
+    pub fn maybe_expand_isr(self: &Arc<Self>, replica: i32, now_ms: i64, sink: &dyn AlterIsrSink) {
         let Some(f) = self.follower_state(replica) else { return };
         let mut st = self.write_state();
-        if st.leadership.leader != self.broker_id {
+        if st.leadership.leader != self.broker_id || now_ms < f.isr_join_refused_until_ms {
             return;
         }
         let hw = self.log.high_watermark();
@@ -433,6 +443,11 @@ impl Partition {
         }
         let mut new_isr = st.leadership.isr.clone();
         new_isr.push(replica);
+        if f.isr_join_refusals > 0 {
+            tracing::debug!("Expanding ISR of {} from {:?} to {new_isr:?} again", self.tp, st.leadership.isr);
+            self.propose_locked(&mut st, new_isr, sink);
+            return;
+        }
         tracing::info!(
             "Expanding ISR of {} from {:?} to {:?} (follower LEO {}, HW {hw})",
             self.tp,
@@ -498,7 +513,9 @@ impl Partition {
     /// Apply the controller's answer to `proposal` (spec §3.5): ignored if the partition moved on
     /// (different pending state, other leader epoch, older partition epoch); committed ISRs replace
     /// ours; unexpected errors re-send the same proposal; UNKNOWN_TOPIC_OR_PARTITION,
-    /// FENCED_LEADER_EPOCH and INVALID_UPDATE_VERSION leave it pending until the next LeaderAndIsr.
+    /// FENCED_LEADER_EPOCH and INVALID_UPDATE_VERSION leave it pending until the next LeaderAndIsr;
+    /// OPERATION_NOT_ATTEMPTED (a joining replica is dead or shutting down) drops the proposal and
+    /// holds back new proposals for the joining replicas for [`ISR_JOIN_REFUSED_BACKOFF_MS`].
     pub fn handle_alter_isr_result(
         self: &Arc<Self>,
         proposal: &IsrProposal,
@@ -526,6 +543,22 @@ impl Partition {
                     );
                     return;
                 }
+                AlterIsrResult::Failed(ResponseError::OperationNotAttempted) => {
+                    st.pending_isr = None;
+                    let mut followers = self.lock_followers();
+                    for r in proposal.new_isr.iter().filter(|r| !st.leadership.isr.contains(r)) {
+                        let Some(f) = followers.get_mut(r) else { continue };
+                        if f.isr_join_refusals == 0 {
+                            tracing::info!(
+                                "controller refused to add replica {r} to the ISR of {}: it is not a live broker or is shutting down; retrying every {ISR_JOIN_REFUSED_BACKOFF_MS} ms",
+                                self.tp
+                            );
+                        }
+                        f.isr_join_refusals = f.isr_join_refusals.saturating_add(1);
+                        f.isr_join_refused_until_ms = now_ms + ISR_JOIN_REFUSED_BACKOFF_MS;
+                    }
+                    return;
+                }
                 AlterIsrResult::Failed(e) => {
                     tracing::warn!("failed to update ISR of {} to {:?}: {e:?}; retrying", self.tp, proposal.new_isr);
                     if !sink.submit(self.clone(), proposal.clone()) {
@@ -547,6 +580,17 @@ impl Partition {
                         self.tp,
                         isr
                     );
+                    let mut followers = self.lock_followers();
+                    for r in &isr {
+                        if let Some(f) = followers.get_mut(r) {
+                            if f.isr_join_refusals > 0 {
+                                tracing::info!("replica {r} joined the ISR of {} after {} refusals", self.tp, f.isr_join_refusals);
+                            }
+                            f.isr_join_refusals = 0;
+                            f.isr_join_refused_until_ms = 0;
+                        }
+                    }
+                    drop(followers);
                     st.leadership.isr = isr;
                     st.leadership.partition_epoch = partition_epoch;
                     st.pending_isr = None;

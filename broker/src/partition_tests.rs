@@ -56,7 +56,7 @@ fn append(p: &Partition, n: usize) {
 }
 
 fn follower(leo: i64, caught_up: i64) -> FollowerState {
-    FollowerState { log_end_offset: leo, log_start_offset: 0, last_caught_up_ms: caught_up, last_fetch_leader_leo: leo, last_fetch_ms: caught_up }
+    FollowerState { log_end_offset: leo, log_start_offset: 0, last_caught_up_ms: caught_up, last_fetch_leader_leo: leo, last_fetch_ms: caught_up, ..FollowerState::default() }
 }
 
 #[test]
@@ -200,4 +200,33 @@ fn shrink_errors_and_leader_and_isr_reset() {
     assert!(!p.is_leader());
     assert_eq!(p.leader_epoch_start_offset(), -1);
     assert!(p.follower_state(2).is_none());
+}
+
+#[test]
+fn refused_join_backs_off_instead_of_proposing_every_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = partition(&dir);
+    let sink = Recorder::default();
+    p.make_leader(state(1, 5, &[1, 2], &[1, 2, 3], 10), T0).unwrap();
+    append(&p, 10);
+    p.update_follower_fetch_state(2, 10, 0, T0 + 1, &sink);
+    p.update_follower_fetch_state(3, 10, 0, T0 + 1, &sink);
+    assert_eq!(sink.count(), 1);
+    let proposal = sink.last().unwrap();
+    assert_eq!(proposal.new_isr, vec![1, 2, 3]);
+    // The controller says 3 is shutting down: the proposal is dropped, not retried.
+    p.handle_alter_isr_result(&proposal, AlterIsrResult::Failed(ResponseError::OperationNotAttempted), T0 + 2, &sink);
+    assert_eq!(p.pending_isr(), None);
+    assert_eq!(sink.count(), 1);
+    // Fetches within the backoff propose nothing; the first one after it proposes again.
+    for t in 3..ISR_JOIN_REFUSED_BACKOFF_MS {
+        p.update_follower_fetch_state(3, 10, 0, T0 + t, &sink);
+    }
+    assert_eq!(sink.count(), 1);
+    p.update_follower_fetch_state(3, 10, 0, T0 + 2 + ISR_JOIN_REFUSED_BACKOFF_MS, &sink);
+    assert_eq!(sink.count(), 2);
+    let again = sink.last().unwrap();
+    p.handle_alter_isr_result(&again, AlterIsrResult::Committed { leader_epoch: 5, isr: vec![1, 2, 3], partition_epoch: 11 }, T0 + 3 + ISR_JOIN_REFUSED_BACKOFF_MS, &sink);
+    assert_eq!(p.leadership().isr, vec![1, 2, 3]);
+    assert_eq!(p.follower_state(3).unwrap().isr_join_refusals, 0);
 }

@@ -27,11 +27,16 @@ pub enum AlterIsrDecision {
     Write(LeaderAndIsr),
 }
 
-/// Decide one partition of an AlterIsr from `broker_id` against the cached state (Kafka 2.8 rules).
+/// Decide one partition of an AlterIsr from `broker_id` against the cached state (Kafka 2.8 rules,
+/// plus KIP-841's: a replica not already in the ISR may only join it if `may_join` says it is a live
+/// broker that is not shutting down). Without that rule a leader elected by a controlled shutdown
+/// re-adds the shutting-down broker (still fetching for a moment), and since the broker-failure
+/// callback finds nothing to remove in ZooKeeper, the dead broker stays in idle partitions' ISRs.
 pub fn decide_alter_isr(
     cached: Option<&LeaderIsrAndControllerEpoch>,
     broker_id: i32,
     p: &AlterIsrPartition,
+    may_join: impl Fn(i32) -> bool,
 ) -> AlterIsrDecision {
     let Some(cached) = cached else { return AlterIsrDecision::Error(codes::UNKNOWN_TOPIC_OR_PARTITION) };
     let current = &cached.leader_and_isr;
@@ -39,6 +44,8 @@ pub fn decide_alter_isr(
         LeaderAndIsr { leader: broker_id, leader_epoch: p.leader_epoch, isr: p.new_isr.clone(), zk_version: p.partition_epoch };
     if proposed.leader_epoch < current.leader_epoch {
         AlterIsrDecision::Error(codes::FENCED_LEADER_EPOCH)
+    } else if proposed.isr.iter().any(|r| !current.isr.contains(r) && !may_join(*r)) {
+        AlterIsrDecision::Error(codes::OPERATION_NOT_ATTEMPTED)
     } else if proposed.leader == current.leader
         && proposed.leader_epoch == current.leader_epoch
         && proposed.isr == current.isr
@@ -137,9 +144,16 @@ impl<Z: ControllerZk> ControllerCore<Z> {
         let order: Vec<TopicPartition> = req.partitions.iter().map(|p| p.tp.clone()).collect();
         let mut outcomes: BTreeMap<TopicPartition, std::result::Result<LeaderAndIsr, i16>> = BTreeMap::new();
         let mut writes = Vec::new();
+        let may_join = self.ctx.live_broker_ids();
         for p in &req.partitions {
-            match decide_alter_isr(self.ctx.partition_leadership_info(&p.tp), req.broker_id, p) {
+            match decide_alter_isr(self.ctx.partition_leadership_info(&p.tp), req.broker_id, p, |r| may_join.contains(&r)) {
                 AlterIsrDecision::Error(code) => {
+                    if code == codes::OPERATION_NOT_ATTEMPTED {
+                        tracing::info!(
+                            "Rejected AlterIsr for {} from broker {}: ISR {:?} adds a replica that is not a live broker or is shutting down (live {:?})",
+                            p.tp, req.broker_id, p.new_isr, may_join
+                        );
+                    }
                     outcomes.insert(p.tp.clone(), Err(code));
                 }
                 AlterIsrDecision::Unchanged(l) => {

@@ -126,3 +126,42 @@ fn response_encodes_as_alter_isr_v0() {
     assert_eq!(outcome(&back, "t", 0), (0, 1, 3, vec![1, 2], 7));
     assert_eq!(outcome(&back, "t", 1).0, codes::INVALID_UPDATE_VERSION);
 }
+
+#[tokio::test]
+async fn dead_or_shutting_down_replicas_may_not_join_the_isr() {
+    let zk = FakeZk::new();
+    zk.create_topic("t", &[(0, vec![1, 2, 3])], true);
+    let (mut c, _sink) = started(&zk, 3, ControllerConfig::with_defaults(1)).await;
+    let e1 = c.ctx.live_broker_epoch(1).expect("live");
+    let (r, _) = c.process_alter_isr(&req(1, e1, &[("t", 0, 0, &[1, 2], 0)])).await;
+    assert_eq!(outcome(&r, "t", 0).0, 0);
+
+    // Broker 3 is shutting down: the leader may not add it back (KIP-841), nothing is written.
+    c.ctx.shutting_down_broker_ids.insert(3);
+    let writes = zk.set_data_calls().len();
+    let (r, changed) = c.process_alter_isr(&req(1, e1, &[("t", 0, 0, &[1, 2, 3], 1)])).await;
+    assert_eq!(outcome(&r, "t", 0).0, codes::OPERATION_NOT_ATTEMPTED);
+    assert!(changed.is_empty());
+    assert_eq!(zk.set_data_calls().len(), writes, "no ZooKeeper write");
+    // A shrink that keeps a shutting-down member already in the ISR is still fine.
+    let (r, _) = c.process_alter_isr(&req(1, e1, &[("t", 0, 0, &[1], 1)])).await;
+    assert_eq!(outcome(&r, "t", 0), (0, 1, 0, vec![1], 2));
+
+    // Once it is back (not shutting down) it may join; an unknown broker never may.
+    c.ctx.shutting_down_broker_ids.clear();
+    let (r, _) = c.process_alter_isr(&req(1, e1, &[("t", 0, 0, &[1, 9], 2)])).await;
+    assert_eq!(outcome(&r, "t", 0).0, codes::OPERATION_NOT_ATTEMPTED);
+    let (r, _) = c.process_alter_isr(&req(1, e1, &[("t", 0, 0, &[1, 3], 2)])).await;
+    assert_eq!(outcome(&r, "t", 0), (0, 1, 0, vec![1, 3], 3));
+}
+
+#[test]
+fn decide_checks_only_replicas_that_join() {
+    let cached = LeaderIsrAndControllerEpoch::new(LeaderAndIsr { leader: 1, leader_epoch: 2, isr: vec![1, 3], zk_version: 4 }, 1);
+    let p = |isr: &[i32]| AlterIsrPartition { tp: tp("t", 0), leader_epoch: 2, new_isr: isr.to_vec(), partition_epoch: 4 };
+    let only_1_2 = |r: i32| r == 1 || r == 2;
+    assert_eq!(decide_alter_isr(Some(&cached), 1, &p(&[1, 3]), only_1_2), AlterIsrDecision::Unchanged(cached.leader_and_isr.clone()));
+    assert!(matches!(decide_alter_isr(Some(&cached), 1, &p(&[1]), only_1_2), AlterIsrDecision::Write(_)));
+    assert!(matches!(decide_alter_isr(Some(&cached), 1, &p(&[1, 3, 2]), only_1_2), AlterIsrDecision::Write(_)));
+    assert_eq!(decide_alter_isr(Some(&cached), 1, &p(&[1, 3, 4]), only_1_2), AlterIsrDecision::Error(codes::OPERATION_NOT_ATTEMPTED));
+}

@@ -19,6 +19,8 @@ pub mod codes {
     pub const STALE_CONTROLLER_EPOCH: i16 = 11;
     /// INVALID_TOPIC_EXCEPTION.
     pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    /// OPERATION_NOT_ATTEMPTED: an AlterIsr that would add a dead or shutting-down replica (KIP-841).
+    pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
     /// INVALID_REPLICA_ASSIGNMENT.
     pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
     /// NOT_CONTROLLER.
