@@ -16,6 +16,8 @@ skipped, but must be well formed).
 
 import struct
 
+from kwire import uvarint as _uvarint
+
 
 class StrictDecodeError(Exception):
     """The bytes are not a valid encoding of the layout."""
@@ -28,18 +30,6 @@ def _split(name):
 
 
 # --- encoding (requests) -----------------------------------------------------------------------
-def _uvarint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def _len(n, flexible, null=False, wide=False):
     """A length prefix: compact (n+1, 0 = null) or classic (int16 for strings, int32 otherwise)."""
     if flexible:
